@@ -1,0 +1,6 @@
+// Every command group of the CLI. Each group file registers its flags and lazily imports its code.
+import type { Command } from 'commander';
+
+export type RegisterCommands = (program: Command) => void;
+
+export const commandGroups: RegisterCommands[] = [];

@@ -1,0 +1,69 @@
+// `npm run bench`: runs every bench/<name>.bench.js (compiled), writes bench/results/latest.json and
+// prints one markdown table. `npm run bench -- ledger engine` runs only the named benchmarks.
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './types.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (Math.abs(n) >= 10) return n.toFixed(1);
+  return n.toPrecision(3);
+}
+
+function row(suite: string, r: BenchResult): string {
+  const peers = Object.entries(r.peers ?? {})
+    .map(([k, v]) => `${k}: ${fmt(v)} (${r.value !== 0 ? (v / r.value).toFixed(2) : '-'}x ours)`)
+    .join('; ');
+  const verdict = r.pass === undefined ? 'report' : r.pass ? 'PASS' : 'FAIL';
+  return `| ${suite} | ${r.name} | ${fmt(r.value)} ${r.unit} | ${peers || '-'} | ${r.target ?? '-'} | ${verdict} |`;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const files = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).sort();
+  const results: Record<string, BenchResult[]> = {};
+  const failures: string[] = [];
+  for (const f of files) {
+    const suite = f.replace(/\.bench\.js$/, '');
+    if (only.length > 0 && !only.includes(suite)) continue;
+    process.stderr.write(`bench: ${suite}...\n`);
+    try {
+      const mod = (await import(path.join(here, f))) as { run: () => Promise<BenchResult[]> };
+      results[suite] = await mod.run();
+    } catch (err) {
+      failures.push(`${suite}: ${err instanceof Error ? err.stack : String(err)}`);
+    }
+  }
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+  const out = { date: new Date().toISOString(), machine, results, failures };
+  await mkdir(path.join(here, '..', '..', 'bench', 'results'), { recursive: true });
+  await writeFile(
+    path.join(here, '..', '..', 'bench', 'results', 'latest.json'),
+    `${JSON.stringify(out, null, 2)}\n`,
+  );
+  const lines = [
+    `Machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`,
+    '',
+    '| suite | benchmark | ours | peers (ratio) | target | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const [suite, rs] of Object.entries(results)) for (const r of rs) lines.push(row(suite, r));
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (failures.length > 0) {
+    process.stderr.write(`\n${failures.length} benchmark(s) failed to run:\n${failures.join('\n')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -43,7 +43,8 @@ function flipEach(proof: Uint8Array[], check: (p: Uint8Array[]) => boolean): voi
   for (let j = 0; j < proof.length; j++) {
     for (let bit = 0; bit < 256; bit++) {
       const p = proof.map((x) => new Uint8Array(x));
-      (p[j] as Uint8Array)[bit >> 3] ^= 1 << (bit & 7);
+      const q = p[j] as Uint8Array;
+      q[bit >> 3] = (q[bit >> 3] as number) ^ (1 << (bit & 7));
       expect(check(p)).toBe(false);
     }
   }
@@ -83,7 +84,7 @@ describe('RFC 6962 Merkle tree', () => {
         expect(verifyConsistency(m, n, rm, rn, proof)).toBe(true);
         if (m < n) {
           const otherOld = new Uint8Array(rm);
-          otherOld[0] ^= 1;
+          otherOld[0] = (otherOld[0] as number) ^ 1;
           expect(verifyConsistency(m, n, otherOld, rn, proof)).toBe(false);
           expect(verifyConsistency(m, n, rm, tree.root(n - 1), proof)).toBe(false);
           expect(verifyConsistency(m, n, rm, rn, proof.slice(0, -1))).toBe(false);

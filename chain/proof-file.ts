@@ -12,11 +12,17 @@
 // The tree size and root are in the checkpoint; the path is one base64 string, not a list, to keep a
 // proof in a 1,000,000-entry tree (20 hashes) near 1 KB.
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import canonicalizeModule from 'canonicalize';
 import { ChainError } from './errors.js';
 import type { VerifierKey } from './keys.js';
 import { HASH_SIZE, leafHashHex, rootFromInclusionProof } from './merkle.js';
 import { type Checkpoint, openCheckpoint } from './note.js';
+
+// canonicalize ships CommonJS (`module.exports = fn`) with an ESM-style default in its typings.
+type Canonicalize = (input: unknown) => string | undefined;
+const canonicalize: Canonicalize =
+  (canonicalizeModule as unknown as { default?: Canonicalize }).default ??
+  (canonicalizeModule as unknown as Canonicalize);
 
 export const PROOF_FORMAT = 'gavel.proof/v1';
 

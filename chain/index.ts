@@ -13,3 +13,38 @@ export {
   type VerifierKey,
   verifySignature,
 } from './keys.js';
+// Merkle tree, checkpoints and proofs (proofs engineer).
+export {
+  consistencyProof,
+  emptyRoot,
+  inclusionProof,
+  leafHash,
+  leafHashHex,
+  MemoryTree,
+  type NodeSource,
+  nodeHash,
+  rootFromInclusionProof,
+  treeRoot,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle.js';
+export {
+  type Checkpoint,
+  cosignNote,
+  formatCheckpoint,
+  ledgerOrigin,
+  openCheckpoint,
+  openNote,
+  parseCheckpoint,
+  signCheckpoint,
+  signNote,
+} from './note.js';
+export {
+  buildProofFile,
+  type CheckedProof,
+  checkProofFile,
+  computeEntryHash,
+  PROOF_FORMAT,
+  type ProofFile,
+} from './proof-file.js';
+export { LedgerTree, type TreeOpenContext, TreeReader, TreeSidecar, treePath } from './tree.js';

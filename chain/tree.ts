@@ -20,6 +20,7 @@
 // entry hash, and the nodes the last leaf completed. A full check is `gavel audit verify
 // --checkpoint`, which recomputes the root from the ledger without this cache.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { ChainError } from './errors.js';
 import {
   consistencyProof,
@@ -248,12 +249,78 @@ export class LedgerTree {
   }
 }
 
+// Background hashing (TreeSidecar `{ background: true }`): a worker thread owns the right edge and
+// appends nodes to the file; the writer only converts each batch's hex hashes to bytes and posts
+// them. On a two-core machine this takes the two SHA-256 per entry off the append path. The worker
+// is plain JS (eval) so it runs the same from TS sources (tests) and from dist/.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { hash } = require('node:crypto');
+const { writeSync } = require('node:fs');
+const { fd, header } = workerData;
+let fileCount = workerData.fileCount;
+let size = workerData.size;
+const frontier = workerData.frontier.map((b) => Buffer.from(b));
+const leafBuf = Buffer.alloc(33);
+const nodeBuf = Buffer.alloc(65);
+nodeBuf[0] = 1;
+parentPort.on('message', (batch) => {
+  try {
+    const hashes = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+    const n = hashes.length / 32;
+    const out = Buffer.allocUnsafe((2 * n + 64) * 32);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      hashes.copy(leafBuf, 1, i * 32, i * 32 + 32);
+      let h = hash('sha256', leafBuf, 'buffer');
+      out.set(h, k++ * 32);
+      let level = 0;
+      let idx = size;
+      while (idx % 2 === 1) {
+        nodeBuf.set(frontier[level], 1);
+        nodeBuf.set(h, 33);
+        h = hash('sha256', nodeBuf, 'buffer');
+        out.set(h, k++ * 32);
+        level++;
+        idx = Math.floor(idx / 2);
+      }
+      frontier[level] = h;
+      size++;
+    }
+    let off = 0;
+    const bytes = k * 32;
+    while (off < bytes) off += writeSync(fd, out, off, bytes - off, header + fileCount * 32 + off);
+    fileCount += k;
+    parentPort.postMessage({ size, fileCount });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message || err) });
+  }
+});
+`;
+
 /**
  * The writer's tree, maintained as entries are appended: a `LedgerSidecar` for `Ledger.open`.
- * Each batch costs two SHA-256 per entry (leaf + on average one node) and one write.
+ * Each batch costs two SHA-256 per entry (leaf + on average one node) and one write — inline by
+ * default, or on a worker thread with `{ background: true }` (then call `await flush()` before
+ * reading roots or proofs that must include the latest appends; `size` is what has been hashed).
  */
 export class TreeSidecar extends LedgerTree {
   private fd: number | undefined;
+  private worker: Worker | undefined;
+  private posted = 0;
+  private acked = 0;
+  private failure: Error | undefined;
+  private waiters: (() => void)[] = [];
+  private readonly background: boolean;
+
+  constructor(opts: { background?: boolean } = {}) {
+    super();
+    this.background = opts.background ?? false;
+  }
+
+  override get size(): number {
+    return this.worker === undefined ? this.edge.size : this.acked;
+  }
 
   async open(ctx: TreeOpenContext): Promise<void> {
     const file = treePath(ctx.path);
@@ -269,6 +336,53 @@ export class TreeSidecar extends LedgerTree {
     writeSync(fd, Buffer.from([0]), 0, 1, CLEAN_AT);
     await this.catchUp(ctx, keep, true);
     this.writeGenesis();
+    if (this.background) this.startWorker();
+  }
+
+  private startWorker(): void {
+    const store = this.nodes();
+    const frontier: Uint8Array[] = [];
+    // The right edge: the pending complete subtree at each set bit of size.
+    for (let level = 0; 2 ** level <= this.edge.size; level++) {
+      const p = 2 ** level;
+      if (Math.floor(this.edge.size / p) % 2 === 1) {
+        frontier[level] = store.node(level, Math.floor(this.edge.size / p) - 1);
+      }
+    }
+    this.posted = this.edge.size;
+    this.acked = this.edge.size;
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { fd: this.fd, header: HEADER, fileCount: store.fileCount, size: this.edge.size, frontier },
+    });
+    w.on('message', (m: { size?: number; fileCount?: number; error?: string }) => {
+      if (m.error !== undefined) this.failure = new ChainError('IO', `Merkle tree worker: ${m.error}`);
+      else {
+        this.acked = m.size as number;
+        store.fileCount = m.fileCount as number;
+      }
+      this.wake();
+    });
+    w.on('error', (err) => {
+      this.failure = err;
+      this.wake();
+    });
+    w.unref();
+    this.worker = w;
+  }
+
+  private wake(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const f of ws) f();
+  }
+
+  /** Resolves once every appended entry is in the tree (no-op unless in the background). */
+  async flush(): Promise<void> {
+    while (this.worker !== undefined && this.acked < this.posted && this.failure === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private writeGenesis(): void {
@@ -278,15 +392,42 @@ export class TreeSidecar extends LedgerTree {
   }
 
   append(entries: readonly HashedEntry[]): void {
-    const hadGenesis = this.size > 0;
-    for (const e of entries) this.appendHex(e.hash);
-    this.nodes().flushTail();
-    if (!hadGenesis) this.writeGenesis();
+    if (this.worker === undefined) {
+      const hadGenesis = this.size > 0;
+      for (const e of entries) this.appendHex(e.hash);
+      this.nodes().flushTail();
+      if (!hadGenesis) this.writeGenesis();
+      return;
+    }
+    if (entries.length === 0) return;
+    if (this.posted === 0) {
+      this.genesis = (entries[0] as HashedEntry).hash;
+      this.writeGenesis();
+    }
+    // Not allocUnsafe: a pooled buffer's ArrayBuffer is shared and must not be transferred.
+    const batch = Buffer.allocUnsafeSlow(entries.length * HASH_SIZE);
+    for (let i = 0; i < entries.length; i++) {
+      const h = (entries[i] as HashedEntry).hash;
+      if (batch.write(h, i * HASH_SIZE, HASH_SIZE, 'hex') !== HASH_SIZE || h.length !== 64) {
+        throw new ChainError('BAD_ENTRY', `entry hash ${JSON.stringify(h)} is not 64 hex digits`);
+      }
+    }
+    this.posted += entries.length;
+    this.worker.postMessage(batch, [batch.buffer as ArrayBuffer]);
   }
 
   async close(): Promise<void> {
     if (this.fd === undefined) return;
-    this.nodes().flushTail();
+    if (this.worker !== undefined) {
+      try {
+        await this.flush();
+      } finally {
+        await this.worker.terminate();
+        this.worker = undefined;
+      }
+    } else {
+      this.nodes().flushTail();
+    }
     writeSync(this.fd, Buffer.from([1]), 0, 1, CLEAN_AT);
     closeSync(this.fd);
     this.fd = undefined;

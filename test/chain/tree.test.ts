@@ -61,6 +61,25 @@ describe('persisted Merkle tree cache (<ledger>.tree)', () => {
     await t2.close();
   });
 
+  it('in the background (worker thread) gives the same tree, and the file reopens inline', async () => {
+    const file = path.join(dir, 'bg.jsonl');
+    const all = hashes(0, 5000);
+    const ref = reference(all);
+    const t = new TreeSidecar({ background: true });
+    await t.open(ctx(file, all.slice(0, 100)));
+    for (let i = 100; i < 5000; i += 333)
+      t.append(all.slice(i, Math.min(i + 333, 5000)).map((hash) => ({ hash })));
+    await t.flush();
+    expect(t.size).toBe(5000);
+    expect(hex(t.root())).toBe(hex(ref.root()));
+    expect(verifyInclusion(ref.node(0, 4321), 4321, 5000, t.inclusionProof(4321), ref.root())).toBe(true);
+    await t.close();
+    const again = new TreeSidecar();
+    await again.open(ctx(file, all));
+    expect(hex(again.root(2500))).toBe(hex(ref.root(2500)));
+    await again.close();
+  });
+
   it('cuts a torn tail, rebuilds a cache of another ledger or with a garbage tail', async () => {
     const file = path.join(dir, 'b.jsonl');
     const all = hashes(0, 300);

@@ -24,6 +24,7 @@ export {
   type NodeSource,
   nodeHash,
   rootFromInclusionProof,
+  TreeFrontier,
   treeRoot,
   verifyConsistency,
   verifyInclusion,

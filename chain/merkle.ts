@@ -293,6 +293,18 @@ export class TreeFrontier {
     this.size = j + 1;
   }
 
+  /** MTH of the leaves appended so far: the pending subtrees folded from the right (smallest first). */
+  root(): Uint8Array {
+    let h: Uint8Array | undefined;
+    for (let level = 0; level < this.frontier.length; level++) {
+      if (Math.floor(this.size / 2 ** level) % 2 === 1) {
+        const f = this.frontier[level] as Uint8Array;
+        h = h === undefined ? f : nodeHash(f, h);
+      }
+    }
+    return h ?? emptyRoot();
+  }
+
   /** Rebuilds the frontier for `size` leaves from complete subtrees already stored. */
   static fromSource(src: NodeSource, size: number): TreeFrontier {
     const frontier: Uint8Array[] = [];

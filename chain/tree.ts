@@ -169,6 +169,13 @@ export class LedgerTree {
     return consistencyProof(this.nodes(), m, n);
   }
 
+  /** Resolves once every appended entry is in the tree (background writers only). */
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.store = undefined;
+  }
+
   protected appendHex(hex: string): void {
     if (this.edge.size === 0) this.genesis = hex;
     const store = this.nodes();
@@ -378,7 +385,7 @@ export class TreeSidecar extends LedgerTree {
   }
 
   /** Resolves once every appended entry is in the tree (no-op unless in the background). */
-  async flush(): Promise<void> {
+  override async flush(): Promise<void> {
     while (this.worker !== undefined && this.acked < this.posted && this.failure === undefined) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -416,7 +423,7 @@ export class TreeSidecar extends LedgerTree {
     this.worker.postMessage(batch, [batch.buffer as ArrayBuffer]);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.fd === undefined) return;
     if (this.worker !== undefined) {
       try {
@@ -456,7 +463,7 @@ export class TreeReader extends LedgerTree {
     return r;
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     this.store = undefined;

@@ -1,7 +1,9 @@
 // Every command group of the CLI. Each group file registers its flags and lazily imports its code.
 import type { Command } from 'commander';
 import { register as keys } from './keys.js';
+import { register as proofs } from './proofs.js';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [keys];
+// `proofs` adds subcommands to the `audit` group: keep it after the group that registers `audit`.
+export const commandGroups: RegisterCommands[] = [keys, proofs];

@@ -1,0 +1,271 @@
+// `gavel audit checkpoint | prove | check-proof` and the `--checkpoint` check of `gavel audit verify`.
+import { readFileSync } from 'node:fs';
+import {
+  buildProofFile,
+  ChainError,
+  type Checkpoint,
+  checkProofFile,
+  computeEntryHash,
+  leafHashHex,
+  ledgerOrigin,
+  openCheckpoint,
+  parseCheckpoint,
+  parseSignerKey,
+  parseVerifierKey,
+  signCheckpoint,
+  TreeFrontier,
+  type VerifierKey,
+} from '../../chain/index.js';
+import { UsageError } from '../errors.js';
+import { writeSecretFile } from '../keys/keys.js';
+import { type LedgerAccess, ledgerEntries, openLedgerAccess } from './ledger-access.js';
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw Object.assign(new Error(`cannot read ${what} ${file}: ${code ?? (err as Error).message}`), {
+      code: code ?? 'EIO',
+    });
+  }
+}
+
+/** `--vkey` takes the verifier key itself (name+id+key) or a file holding one per line. */
+export function loadVerifiers(values: string[]): VerifierKey[] {
+  const out: VerifierKey[] = [];
+  for (const v of values) {
+    const looksLikeKey = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/.test(v.trim());
+    const lines = looksLikeKey ? [v] : readText(v, 'verifier key file').split('\n');
+    for (const line of lines) {
+      if (line.trim() === '' || line.trim().startsWith('#')) continue;
+      try {
+        out.push(parseVerifierKey(line));
+      } catch (err) {
+        throw new UsageError(`--vkey ${v}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (out.length === 0) throw new UsageError('--vkey gave no verifier key');
+  return out;
+}
+
+function parseSize(s: string | undefined, what: string): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^(?:0|[1-9][0-9]*)$/.test(s) || !Number.isSafeInteger(Number(s))) {
+    throw new UsageError(`${what} must be a non-negative integer, got ${JSON.stringify(s)}`);
+  }
+  return Number(s);
+}
+
+function originOf(access: LedgerAccess, override: string | undefined): string {
+  if (override !== undefined) return override;
+  if (access.genesisHash === undefined) {
+    throw new ChainError('BAD_ENTRY', 'the ledger is empty: there is nothing to checkpoint', { exitCode: 1 });
+  }
+  return ledgerOrigin(access.genesisHash);
+}
+
+function output(text: string, out: string | undefined): void {
+  if (out === undefined) process.stdout.write(text);
+  else writeSecretFile(out, text, true);
+}
+
+export async function checkpointCommand(opts: {
+  ledger: string;
+  key: string;
+  size?: string;
+  origin?: string;
+  out?: string;
+  json?: boolean;
+}): Promise<void> {
+  const key = parseSignerKey(readText(opts.key, 'key file'));
+  const access = await openLedgerAccess(opts.ledger);
+  try {
+    const size = parseSize(opts.size, '--size') ?? access.size;
+    if (size > access.size) {
+      throw new UsageError(`--size ${size} is larger than the ledger (${access.size} entries)`);
+    }
+    if (size === 0)
+      throw new UsageError('a checkpoint of an empty tree proves nothing; the ledger has no entries');
+    const c: Checkpoint = { origin: originOf(access, opts.origin), size, root: access.tree.root(size) };
+    const note = signCheckpoint(c, key);
+    if (opts.json) {
+      output(
+        `${JSON.stringify({ origin: c.origin, size, root: Buffer.from(c.root).toString('base64'), note })}\n`,
+        opts.out,
+      );
+    } else output(note, opts.out);
+  } finally {
+    await access.close();
+  }
+}
+
+export async function proveCommand(opts: {
+  ledger: string;
+  seq: string;
+  checkpoint?: string;
+  key?: string;
+  out?: string;
+}): Promise<void> {
+  const seq = parseSize(opts.seq, '--seq') as number;
+  if (opts.checkpoint === undefined && opts.key === undefined) {
+    throw new UsageError(
+      'give --checkpoint NOTEFILE (a signed checkpoint) or --key KEYFILE (to sign one now)',
+    );
+  }
+  const access = await openLedgerAccess(opts.ledger);
+  try {
+    let note: string;
+    let c: Checkpoint;
+    if (opts.checkpoint !== undefined) {
+      note = readText(opts.checkpoint, 'checkpoint');
+      // The producer only checks that the note describes this ledger; the auditor checks the signature.
+      const sep = note.lastIndexOf('\n\n');
+      c = parseCheckpoint(sep < 0 ? note : note.slice(0, sep + 1));
+      if (c.size > access.size) {
+        throw new ChainError(
+          'BAD_PROOF',
+          `checkpoint is of ${c.size} entries but the ledger has only ${access.size}: it was truncated or is another ledger`,
+        );
+      }
+      if (!Buffer.from(access.tree.root(c.size)).equals(c.root)) {
+        throw new ChainError(
+          'BAD_PROOF',
+          'checkpoint root does not match this ledger at its size: wrong ledger or rewritten history',
+        );
+      }
+    } else {
+      const key = parseSignerKey(readText(opts.key as string, 'key file'));
+      c = { origin: originOf(access, undefined), size: access.size, root: access.tree.root() };
+      note = signCheckpoint(c, key);
+    }
+    if (seq >= c.size) {
+      throw new UsageError(`--seq ${seq} is not in the checkpoint's tree of ${c.size} entries`);
+    }
+    const entry = await access.entry(seq);
+    const path = access.tree.inclusionProof(seq, c.size);
+    output(buildProofFile({ index: seq, entry, path, checkpoint: note }), opts.out);
+    if (opts.out !== undefined) {
+      process.stderr.write(`proof of entry ${seq} in ${c.origin} at size ${c.size} written to ${opts.out}\n`);
+    }
+  } finally {
+    await access.close();
+  }
+}
+
+export async function checkProofCommand(
+  file: string,
+  opts: { vkey: string[]; json?: boolean },
+): Promise<void> {
+  const verifiers = loadVerifiers(opts.vkey);
+  const text = readText(file, 'proof file');
+  try {
+    const r = checkProofFile(text, verifiers);
+    const msg = `[PROOF OK] Entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size} (signed by ${r.signers.join(', ')}).`;
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify({ ok: true, index: r.index, origin: r.checkpoint.origin, size: r.checkpoint.size, signers: r.signers, hash: r.entry.hash })}\n`
+        : `${msg}\n`,
+    );
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'BAD_PROOF' && code !== 'BAD_NOTE') throw err;
+    const reason = (err as Error).message;
+    process.stdout.write(
+      opts.json ? `${JSON.stringify({ ok: false, reason })}\n` : `[PROOF FAILED] ${reason}\n`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+export interface CheckpointVerifyReport {
+  ok: boolean;
+  message: string;
+  checkpointSize: number;
+  ledgerSize: number;
+  origin: string;
+  reason?: string;
+}
+
+/**
+ * The ledger must extend the signed checkpoint: its first `size` entries hash (RFC 6962, recomputed
+ * from the ledger file, not the cache) to the checkpoint's root. This is what a truncated ledger or a
+ * rewritten-and-rechained tail cannot pass. Entry hashes are recomputed from each entry's content.
+ */
+export async function verifyAgainstCheckpoint(
+  ledgerPath: string,
+  noteText: string,
+  verifiers: VerifierKey[],
+): Promise<CheckpointVerifyReport> {
+  const c = openCheckpoint(noteText, verifiers);
+  const edge = new TreeFrontier();
+  let rootAtCheckpoint: Uint8Array | undefined;
+  let genesis: string | undefined;
+  let i = 0;
+  const fail = (reason: string): CheckpointVerifyReport => ({
+    ok: false,
+    message: `[VERIFY FAILED] Checkpoint ${c.origin} at size ${c.size}: ${reason}`,
+    checkpointSize: c.size,
+    ledgerSize: i,
+    origin: c.origin,
+    reason,
+  });
+  const noop = () => {};
+  for await (const e of ledgerEntries(ledgerPath)) {
+    const hash = e.hash;
+    if (typeof hash !== 'string' || computeEntryHash(e) !== hash) {
+      return fail(`entry ${i + 1}: hash mismatch (the entry's content does not hash to its "hash").`);
+    }
+    if (i === 0) genesis = hash;
+    edge.append(leafHashHex(hash), noop);
+    i++;
+    if (i === c.size) rootAtCheckpoint = edge.root();
+  }
+  if (i < c.size) {
+    return fail(
+      `the ledger has ${i} entries, fewer than the ${c.size} the checkpoint signed: it was truncated.`,
+    );
+  }
+  if (genesis !== undefined && c.origin.startsWith('gavel.local/') && c.origin !== ledgerOrigin(genesis)) {
+    return fail(`the checkpoint is for ${c.origin}, this ledger is ${ledgerOrigin(genesis)}.`);
+  }
+  if (rootAtCheckpoint === undefined || !Buffer.from(rootAtCheckpoint).equals(c.root)) {
+    return fail(`the first ${c.size} entries do not hash to the signed root: history was rewritten.`);
+  }
+  return {
+    ok: true,
+    message: `[VERIFY OK] Ledger extends checkpoint ${c.origin} at size ${c.size} (now ${i} entries).`,
+    checkpointSize: c.size,
+    ledgerSize: i,
+    origin: c.origin,
+  };
+}
+
+export async function verifyCheckpointCommand(opts: {
+  ledger: string;
+  checkpoint: string;
+  vkey: string[];
+  json?: boolean;
+}): Promise<CheckpointVerifyReport> {
+  const verifiers = loadVerifiers(opts.vkey);
+  const note = readText(opts.checkpoint, 'checkpoint');
+  let r: CheckpointVerifyReport;
+  try {
+    r = await verifyAgainstCheckpoint(opts.ledger, note, verifiers);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'BAD_NOTE') throw err;
+    const reason = (err as Error).message;
+    r = {
+      ok: false,
+      message: `[VERIFY FAILED] Checkpoint: ${reason}`,
+      checkpointSize: 0,
+      ledgerSize: 0,
+      origin: '',
+      reason,
+    };
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${r.message}\n`);
+  if (!r.ok) process.exitCode = 1;
+  return r;
+}

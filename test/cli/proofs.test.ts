@@ -60,7 +60,7 @@ describe('gavel keys / audit checkpoint / prove / check-proof / verify --checkpo
 
   it('the checkpoint note verifies under an independent Ed25519 check of the signed-note layout', () => {
     expect(note.split('\n').slice(0, 2)).toEqual([
-      `gavel.local/${(entries[0]?.hash as string).slice(0, 16)}`,
+      `gavel.local/${String(entries[0]?.hash).slice(0, 16)}`,
       '300',
     ]);
     expect(independentNoteCheck(note, vkey)).toBe(true);

@@ -1,0 +1,211 @@
+// Ledger verification on every core: hashing is independent per entry, so worker threads check
+// chunks of whole lines (verify-chunk.ts) while the main thread only reads the file and runs the
+// sequential pass — the links and seq steps across chunk boundaries, in file order. Results and
+// failing entry numbers are those of a one-core pass over the same function (`threads: 0`).
+import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { type ChunkFailureKind, type ChunkResult, checkChunk, wholeLines } from './verify-chunk.js';
+
+export interface ParallelVerifyReport {
+  ok: boolean;
+  exitCode: 0 | 1;
+  entries: number;
+  message: string;
+  /** 1-based number of the first failing entry. */
+  failedEntry?: number;
+  reason?: ChunkFailureKind;
+  threads: number;
+}
+
+export interface ParallelVerifyOptions {
+  /** Worker threads; 0 = check every chunk on this thread. Default: the cores available (max 2 used
+   * productively on this machine), or 0 for files under `minParallelBytes`. */
+  threads?: number;
+  chunkBytes?: number;
+  minParallelBytes?: number;
+}
+
+const MESSAGES: Record<ChunkFailureKind, string> = {
+  parse: 'not a JSON entry. Chain broken.',
+  hash: 'hash mismatch. Chain broken.',
+  link: 'previous_hash broken. Chain tampered.',
+  seq: 'seq out of order. Chain tampered.',
+};
+
+const workerUrl = new URL('./verify-worker.js', import.meta.url);
+
+/** Worker threads need the compiled worker; from TS sources (tests) everything runs on this thread. */
+function workerAvailable(): boolean {
+  return workerUrl.protocol === 'file:' && existsSync(fileURLToPath(workerUrl));
+}
+
+class SequentialPass {
+  entries = 0;
+  private lastHash: string | undefined;
+  private lastSeq: unknown;
+  failure: { entry: number; kind: ChunkFailureKind } | undefined;
+
+  /** Consumes chunk results in file order; returns false once a failure is found. */
+  take(r: ChunkResult): boolean {
+    if (r.count === 0) return true;
+    const base = this.entries;
+    const f = r.failure;
+    if (f !== undefined && f.at === 0) {
+      this.failure = { entry: base + 1, kind: f.kind };
+      return false;
+    }
+    if (base === 0) {
+      if (r.firstSeq !== 0) {
+        this.failure = { entry: 1, kind: 'seq' };
+        return false;
+      }
+    } else {
+      if (r.firstPrev !== this.lastHash) {
+        this.failure = { entry: base + 1, kind: 'link' };
+        return false;
+      }
+      if (
+        !(
+          typeof r.firstSeq === 'number' &&
+          typeof this.lastSeq === 'number' &&
+          r.firstSeq === this.lastSeq + 1
+        )
+      ) {
+        this.failure = { entry: base + 1, kind: 'seq' };
+        return false;
+      }
+    }
+    if (f !== undefined) {
+      this.failure = { entry: base + f.at + 1, kind: f.kind };
+      return false;
+    }
+    this.entries += r.count;
+    this.lastHash = r.lastHash;
+    this.lastSeq = r.lastSeq;
+    return true;
+  }
+}
+
+/** Reads whole-line chunks of the file in order. */
+async function* chunks(path: string, chunkBytes: number): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    let carry: Uint8Array = new Uint8Array(0);
+    for (;;) {
+      const buf = new Uint8Array(carry.length + chunkBytes);
+      buf.set(carry, 0);
+      const { bytesRead } = await fh.read(buf, carry.length, chunkBytes, null);
+      const filled = carry.length + bytesRead;
+      if (bytesRead === 0) {
+        if (filled > 0) yield buf.subarray(0, filled);
+        return;
+      }
+      const cut = wholeLines(buf, filled);
+      if (cut === 0) {
+        carry = buf.subarray(0, filled);
+        continue;
+      }
+      carry = buf.slice(cut, filled);
+      yield buf.subarray(0, cut);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function report(pass: SequentialPass, threads: number): ParallelVerifyReport {
+  if (pass.failure !== undefined) {
+    return {
+      ok: false,
+      exitCode: 1,
+      entries: pass.entries,
+      failedEntry: pass.failure.entry,
+      reason: pass.failure.kind,
+      message: `[VERIFY FAILED] Entry ${pass.failure.entry}: ${MESSAGES[pass.failure.kind]}`,
+      threads,
+    };
+  }
+  if (pass.entries === 0)
+    return { ok: true, exitCode: 0, entries: 0, message: '[VERIFY] Ledger is empty.', threads };
+  return {
+    ok: true,
+    exitCode: 0,
+    entries: pass.entries,
+    message: `[VERIFY OK] Chain intact. ${pass.entries} entries verified.`,
+    threads,
+  };
+}
+
+export async function verifyLedgerParallel(
+  path: string,
+  opts: ParallelVerifyOptions = {},
+): Promise<ParallelVerifyReport> {
+  const chunkBytes = opts.chunkBytes ?? 1 << 20;
+  let threads = opts.threads ?? os.availableParallelism();
+  if (opts.threads === undefined) {
+    const { size } = await (await import('node:fs/promises')).stat(path);
+    if (size < (opts.minParallelBytes ?? 8 << 20)) threads = 0;
+  }
+  if (!workerAvailable()) threads = 0;
+  const pass = new SequentialPass();
+
+  if (threads === 0) {
+    let n = 0;
+    for await (const c of chunks(path, chunkBytes)) if (!pass.take(checkChunk(n++, c))) break;
+    return report(pass, 0);
+  }
+
+  const workers = Array.from({ length: threads }, () => new Worker(workerUrl));
+  const done = new Map<number, ChunkResult>();
+  let next = 0; // next chunk the sequential pass needs
+  let failed = false;
+  let wake: (() => void) | undefined;
+  let error: unknown;
+  for (const w of workers) {
+    w.on('message', (r: ChunkResult) => {
+      done.set(r.chunk, r);
+      wake?.();
+    });
+    w.on('error', (err) => {
+      error = err;
+      wake?.();
+    });
+  }
+  const drain = () => {
+    for (let r = done.get(next); r !== undefined; r = done.get(next)) {
+      done.delete(next);
+      next++;
+      if (!pass.take(r)) {
+        failed = true;
+        return;
+      }
+    }
+  };
+  const waitForProgress = () => new Promise<void>((resolve) => (wake = resolve));
+  try {
+    let sent = 0;
+    const maxInFlight = threads * 3;
+    for await (const c of chunks(path, chunkBytes)) {
+      while (sent - next >= maxInFlight && !failed && error === undefined) {
+        drain();
+        if (sent - next >= maxInFlight && !failed) await waitForProgress();
+      }
+      if (failed || error !== undefined) break;
+      const w = workers[sent % threads] as Worker;
+      w.postMessage({ chunk: sent, bytes: c }, [c.buffer as ArrayBuffer]);
+      sent++;
+      drain();
+    }
+    while (next < sent && !failed && error === undefined) {
+      drain();
+      if (next < sent && !failed) await waitForProgress();
+    }
+    if (error !== undefined) throw error;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return report(pass, threads);
+}

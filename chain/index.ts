@@ -49,3 +49,4 @@ export {
   type ProofFile,
 } from './proof-file.js';
 export { LedgerTree, type TreeOpenContext, TreeReader, TreeSidecar, treePath } from './tree.js';
+export { type ParallelVerifyReport, verifyLedgerParallel } from './verify-parallel.js';

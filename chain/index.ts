@@ -41,8 +41,11 @@ export {
   signNote,
 } from './note.js';
 export {
+  buildConsistencyFile,
   buildProofFile,
   type CheckedProof,
+  CONSISTENCY_FORMAT,
+  checkConsistencyFile,
   checkProofFile,
   computeEntryHash,
   PROOF_FORMAT,

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import { ChainError } from './errors.js';
 import type { VerifierKey } from './keys.js';
-import { HASH_SIZE, leafHashHex, rootFromInclusionProof } from './merkle.js';
+import { HASH_SIZE, leafHashHex, rootFromInclusionProof, verifyConsistency } from './merkle.js';
 import { type Checkpoint, openCheckpoint } from './note.js';
 
 // canonicalize ships CommonJS (`module.exports = fn`) with an ESM-style default in its typings.
@@ -126,4 +126,48 @@ export function checkProofFile(json: string | unknown, verifiers: VerifierKey[])
     throw bad('inclusion path does not lead to the checkpoint root: the entry is not in the signed tree');
   }
   return { index, entry: e, checkpoint, signers };
+}
+
+// Consistency between two signed checkpoints of one ledger (RFC 6962 §2.1.2, verified per RFC 9162
+// §2.1.4.2): shows the later tree extends the earlier one, so nothing in the first `from.size`
+// entries was changed or cut. Format:
+//   { "format": "gavel.consistency/v1", "from": "<signed note>", "to": "<signed note>", "path": "<base64>" }
+export const CONSISTENCY_FORMAT = 'gavel.consistency/v1';
+
+export function buildConsistencyFile(p: { from: string; to: string; path: readonly Uint8Array[] }): string {
+  const path = Buffer.concat(p.path.map((h) => Buffer.from(h))).toString('base64');
+  return `${JSON.stringify({ format: CONSISTENCY_FORMAT, from: p.from, to: p.to, path })}\n`;
+}
+
+export function checkConsistencyFile(
+  json: string | unknown,
+  verifiers: VerifierKey[],
+): { from: Checkpoint; to: Checkpoint; signers: string[] } {
+  let doc: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      doc = JSON.parse(json);
+    } catch (err) {
+      throw bad(`consistency file is not JSON: ${(err as Error).message}`);
+    }
+  }
+  const f = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
+  if (f.format !== CONSISTENCY_FORMAT) {
+    throw bad(`unknown consistency format ${JSON.stringify(f.format)} (expected ${CONSISTENCY_FORMAT})`);
+  }
+  if (typeof f.from !== 'string' || typeof f.to !== 'string')
+    throw bad('"from" and "to" must be signed notes');
+  const path = decodePath(f.path);
+  const { signers, ...from } = openCheckpoint(f.from, verifiers);
+  const { signers: toSigners, ...to } = openCheckpoint(f.to, verifiers);
+  if (from.origin !== to.origin)
+    throw bad(`the checkpoints are of different logs (${from.origin}, ${to.origin})`);
+  if (from.size > to.size)
+    throw bad(`the "from" checkpoint (${from.size}) is larger than the "to" (${to.size})`);
+  if (!verifyConsistency(from.size, to.size, from.root, to.root, path)) {
+    throw bad(
+      `the tree of ${to.size} entries does not extend the tree of ${from.size}: history was rewritten or cut`,
+    );
+  }
+  return { from, to, signers: [...new Set([...signers, ...toSigners])] };
 }

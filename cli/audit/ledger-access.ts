@@ -108,7 +108,9 @@ async function viaScan(path: string): Promise<LedgerAccess> {
     size++;
   }
   const ctx: TreeOpenContext = { path, size, readHashes: (f, t) => scanHashes(path, f, t) };
-  const tree = await TreeReader.open(ctx);
+  // Without the store there is no writer to race with: keep the tree cache persisted.
+  const tree = new TreeSidecar();
+  await tree.open(ctx);
   return {
     size,
     genesisHash,

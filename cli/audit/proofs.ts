@@ -1,9 +1,11 @@
 // `gavel audit checkpoint | prove | check-proof` and the `--checkpoint` check of `gavel audit verify`.
 import { readFileSync } from 'node:fs';
 import {
+  buildConsistencyFile,
   buildProofFile,
   ChainError,
   type Checkpoint,
+  checkConsistencyFile,
   checkProofFile,
   computeEntryHash,
   leafHashHex,
@@ -120,21 +122,8 @@ export async function proveCommand(opts: {
     let c: Checkpoint;
     if (opts.checkpoint !== undefined) {
       note = readText(opts.checkpoint, 'checkpoint');
-      // The producer only checks that the note describes this ledger; the auditor checks the signature.
-      const sep = note.lastIndexOf('\n\n');
-      c = parseCheckpoint(sep < 0 ? note : note.slice(0, sep + 1));
-      if (c.size > access.size) {
-        throw new ChainError(
-          'BAD_PROOF',
-          `checkpoint is of ${c.size} entries but the ledger has only ${access.size}: it was truncated or is another ledger`,
-        );
-      }
-      if (!Buffer.from(access.tree.root(c.size)).equals(c.root)) {
-        throw new ChainError(
-          'BAD_PROOF',
-          'checkpoint root does not match this ledger at its size: wrong ledger or rewritten history',
-        );
-      }
+      c = noteBody(note);
+      matchLedger(access, c, 'checkpoint');
     } else {
       const key = parseSignerKey(readText(opts.key as string, 'key file'));
       c = { origin: originOf(access, undefined), size: access.size, root: access.tree.root() };
@@ -154,6 +143,62 @@ export async function proveCommand(opts: {
   }
 }
 
+function noteBody(note: string): Checkpoint {
+  // The producer only checks that a note describes this ledger; the auditor checks the signature.
+  const sep = note.lastIndexOf('\n\n');
+  return parseCheckpoint(sep < 0 ? note : note.slice(0, sep + 1));
+}
+
+function matchLedger(access: LedgerAccess, c: Checkpoint, what: string): void {
+  if (c.size > access.size) {
+    throw new ChainError(
+      'BAD_PROOF',
+      `${what} is of ${c.size} entries but the ledger has only ${access.size}: it was truncated or is another ledger`,
+    );
+  }
+  if (!Buffer.from(access.tree.root(c.size)).equals(c.root)) {
+    throw new ChainError(
+      'BAD_PROOF',
+      `${what} root does not match this ledger at its size: wrong ledger or rewritten history`,
+    );
+  }
+}
+
+export async function consistencyCommand(opts: {
+  ledger: string;
+  from: string;
+  to?: string;
+  key?: string;
+  out?: string;
+}): Promise<void> {
+  if ((opts.to === undefined) === (opts.key === undefined)) {
+    throw new UsageError('give either --to NOTEFILE (a later checkpoint) or --key KEYFILE (to sign one now)');
+  }
+  const fromNote = readText(opts.from, 'checkpoint');
+  const from = noteBody(fromNote);
+  const access = await openLedgerAccess(opts.ledger);
+  try {
+    matchLedger(access, from, '--from checkpoint');
+    let toNote: string;
+    let to: Checkpoint;
+    if (opts.to !== undefined) {
+      toNote = readText(opts.to, 'checkpoint');
+      to = noteBody(toNote);
+      matchLedger(access, to, '--to checkpoint');
+    } else {
+      const key = parseSignerKey(readText(opts.key as string, 'key file'));
+      to = { origin: from.origin, size: access.size, root: access.tree.root() };
+      toNote = signCheckpoint(to, key);
+    }
+    if (to.size < from.size)
+      throw new UsageError(`--to (${to.size} entries) is older than --from (${from.size})`);
+    const path = access.tree.consistencyProof(from.size, to.size);
+    output(buildConsistencyFile({ from: fromNote, to: toNote, path }), opts.out);
+  } finally {
+    await access.close();
+  }
+}
+
 export async function checkProofCommand(
   file: string,
   opts: { vkey: string[]; json?: boolean },
@@ -161,6 +206,13 @@ export async function checkProofCommand(
   const verifiers = loadVerifiers(opts.vkey);
   const text = readText(file, 'proof file');
   try {
+    if (/"format":\s*"gavel\.consistency\//.test(text)) {
+      const c = checkConsistencyFile(text, verifiers);
+      const j = { ok: true, origin: c.to.origin, from: c.from.size, to: c.to.size, signers: c.signers };
+      const msg = `[PROOF OK] ${c.to.origin} at size ${c.to.size} extends size ${c.from.size} (signed by ${c.signers.join(', ')}).`;
+      process.stdout.write(opts.json ? `${JSON.stringify(j)}\n` : `${msg}\n`);
+      return;
+    }
     const r = checkProofFile(text, verifiers);
     const msg = `[PROOF OK] Entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size} (signed by ${r.signers.join(', ')}).`;
     process.stdout.write(

@@ -37,6 +37,21 @@ export function register(program: Command): void {
     });
 
   audit
+    .command('consistency')
+    .description(
+      'Write a consistency proof (JSON) that the ledger at a later checkpoint extends an earlier one',
+    )
+    .requiredOption('--ledger <file>', 'ledger file')
+    .requiredOption('--from <notefile>', 'the earlier signed checkpoint')
+    .option('--to <notefile>', 'the later signed checkpoint')
+    .option('--key <keyfile>', 'or sign a checkpoint of the whole ledger now with this key')
+    .option('--out <file>', 'write the proof to a file instead of stdout')
+    .action(async (opts) => {
+      const m = await import('../audit/proofs.js');
+      await m.consistencyCommand(opts);
+    });
+
+  audit
     .command('check-proof')
     .description(
       'Check a proof file offline: exit 0 when it holds, 1 with the reason when not, 2 on usage errors',

@@ -104,6 +104,39 @@ describe('gavel keys / audit checkpoint / prove / check-proof / verify --checkpo
     expect(Buffer.byteLength(fresh.out)).toBeLessThan(1500);
   });
 
+  it('consistency: a later checkpoint of the grown ledger provably extends the earlier one', () => {
+    const grown = path.join(dir, 'grown2.jsonl');
+    writeLedger(grown, chainOf(77, '', entries));
+    const c = gavel(
+      'audit',
+      'consistency',
+      '--ledger',
+      grown,
+      '--from',
+      'cp.note',
+      '--key',
+      'op.key',
+      '--out',
+      'c.json',
+    );
+    expect(c.code, c.err).toBe(0);
+    const ok = gavel('audit', 'check-proof', 'c.json', '--vkey', vkey);
+    expect(ok.out).toMatch(/\[PROOF OK\] .* at size 377 extends size 300/);
+    const forged = path.join(dir, 'forged.jsonl');
+    writeLedger(forged, chainOf(127, 'x', entries.slice(0, 250)));
+    const f = gavel('audit', 'consistency', '--ledger', forged, '--from', 'cp.note', '--key', 'op.key');
+    expect(f.code).toBe(1);
+    expect(f.err).toMatch(/does not match this ledger/);
+    const doc = JSON.parse(readFileSync(path.join(dir, 'c.json'), 'utf8'));
+    doc.path = Buffer.from(
+      Buffer.from(doc.path, 'base64').map((b: number, i: number) => (i === 40 ? b ^ 1 : b)),
+    ).toString('base64');
+    writeFileSync(path.join(dir, 'c-bad.json'), JSON.stringify(doc));
+    const bad = gavel('audit', 'check-proof', 'c-bad.json', '--vkey', vkey);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/does not extend/);
+  });
+
   it('verify --checkpoint passes on growth, fails on truncation and on a rewritten-and-rechained tail', () => {
     const grown = path.join(dir, 'grown.jsonl');
     writeLedger(grown, chainOf(50, '', entries));

@@ -360,6 +360,8 @@ export class TreeSidecar extends LedgerTree {
     this.acked = this.edge.size;
     const w = new Worker(WORKER_SOURCE, {
       eval: true,
+      // The source is CommonJS; an inherited --input-type=module would make it ESM.
+      execArgv: [],
       workerData: { fd: this.fd, header: HEADER, fileCount: store.fileCount, size: this.edge.size, frontier },
     });
     w.on('message', (m: { size?: number; fileCount?: number; error?: string }) => {
@@ -386,8 +388,16 @@ export class TreeSidecar extends LedgerTree {
 
   /** Resolves once every appended entry is in the tree (no-op unless in the background). */
   override async flush(): Promise<void> {
-    while (this.worker !== undefined && this.acked < this.posted && this.failure === undefined) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    // The worker is unref'd so an idle tree never keeps the process alive; while someone waits on
+    // it, it must hold the event loop open or Node would exit under the pending promise.
+    const w = this.worker;
+    w?.ref();
+    try {
+      while (this.worker !== undefined && this.acked < this.posted && this.failure === undefined) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+    } finally {
+      w?.unref();
     }
     if (this.failure !== undefined) throw this.failure;
   }
@@ -431,6 +441,8 @@ export class TreeSidecar extends LedgerTree {
       } finally {
         await this.worker.terminate();
         this.worker = undefined;
+        // Keep reporting what was hashed (the worker owned the right edge).
+        this.edge = new TreeFrontier(this.acked);
       }
     } else {
       this.nodes().flushTail();

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ function reference(all: string[]): MemoryTree {
   return t;
 }
 
+const popcount = (n: number) => n.toString(2).replace(/0/g, '').length;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('persisted Merkle tree cache (<ledger>.tree)', () => {
@@ -78,6 +80,24 @@ describe('persisted Merkle tree cache (<ledger>.tree)', () => {
     await again.open(ctx(file, all));
     expect(hex(again.root(2500))).toBe(hex(ref.root(2500)));
     await again.close();
+  });
+
+  it('a background tree lets a plain script finish: close() waits for the worker without hanging or exiting early', () => {
+    const dist = path.resolve(import.meta.dirname, '../../dist/chain/tree.js');
+    const file = path.join(dir, 'script.jsonl');
+    const script = `
+      import { TreeSidecar } from ${JSON.stringify(dist)};
+      import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+      const t = new TreeSidecar({ background: true });
+      await t.open({ path: ${JSON.stringify(file)}, size: 0, async *readHashes() {} });
+      for (let b = 0; b < 50; b++) t.append(Array.from({ length: 1000 }, (_, i) => ({ hash: createHash('sha256').update(String(b * 1000 + i)).digest('hex') })));
+      await t.close();
+      console.log('closed', t.size);`;
+    const r = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('closed 50000');
+    expect(statSync(treePath(file)).size).toBe(64 + 32 * (2 * 50000 - popcount(50000)));
   });
 
   it('cuts a torn tail, rebuilds a cache of another ledger or with a garbage tail', async () => {

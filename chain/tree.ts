@@ -198,7 +198,12 @@ export class LedgerTree {
       const have = leavesForStoredCount(Math.floor((st.size - HEADER) / HASH_SIZE));
       keep = Math.min(have, ctx.size);
       this.store = new NodeStore(fd, storedCount(keep));
-      if (keep > 0 && !(await this.consistentWithLedger(header, keep, ctx))) keep = 0;
+      if (keep > 0 && !(await this.consistentWithLedger(header, keep, ctx))) {
+        // A writer in another process may be mid-write at the end of the file: an older prefix is
+        // whole. Failing that too, the cache belongs to something else and is rebuilt.
+        keep = Math.max(0, keep - 4096);
+        if (keep > 0 && !(await this.consistentWithLedger(header, keep, ctx))) keep = 0;
+      }
     }
     if (fix) {
       if (keep === 0) {
@@ -409,6 +414,15 @@ export class TreeSidecar extends LedgerTree {
   }
 
   append(entries: readonly HashedEntry[]): void {
+    // Check the whole batch first: a bad hash must not leave the tree half-way through a batch.
+    for (const e of entries) {
+      if (typeof e.hash !== 'string' || !/^[0-9a-f]{64}$/.test(e.hash)) {
+        throw new ChainError(
+          'BAD_ENTRY',
+          `entry hash ${JSON.stringify(e.hash)} is not 64 lowercase hex digits`,
+        );
+      }
+    }
     if (this.worker === undefined) {
       const hadGenesis = this.size > 0;
       for (const e of entries) this.appendHex(e.hash);
@@ -425,9 +439,7 @@ export class TreeSidecar extends LedgerTree {
     const batch = Buffer.allocUnsafeSlow(entries.length * HASH_SIZE);
     for (let i = 0; i < entries.length; i++) {
       const h = (entries[i] as HashedEntry).hash;
-      if (batch.write(h, i * HASH_SIZE, HASH_SIZE, 'hex') !== HASH_SIZE || h.length !== 64) {
-        throw new ChainError('BAD_ENTRY', `entry hash ${JSON.stringify(h)} is not 64 hex digits`);
-      }
+      batch.write(h, i * HASH_SIZE, HASH_SIZE, 'hex');
     }
     this.posted += entries.length;
     this.worker.postMessage(batch, [batch.buffer as ArrayBuffer]);

@@ -43,6 +43,8 @@ describe('persisted Merkle tree cache (<ledger>.tree)', () => {
     await t.open(ctx(file, []));
     for (let i = 0; i < 600; i += 37) t.append(all.slice(i, Math.min(i + 37, 600)).map((hash) => ({ hash })));
     expect(hex(t.root())).toBe(hex(reference(all.slice(0, 600)).root()));
+    expect(() => t.append([{ hash: all[600] as string }, { hash: 'XYZ' }])).toThrow(/64 lowercase hex/);
+    expect(t.size).toBe(600);
     await t.close();
     expect(readFileSync(treePath(file))[8]).toBe(1);
 

@@ -52,4 +52,5 @@ export {
   type ProofFile,
 } from './proof-file.js';
 export { LedgerTree, type TreeOpenContext, TreeReader, TreeSidecar, treePath } from './tree.js';
+export { type CheckpointVerifyReport, verifyLedgerAgainstCheckpoint } from './verify-checkpoint.js';
 export { type ParallelVerifyReport, verifyLedgerParallel } from './verify-parallel.js';

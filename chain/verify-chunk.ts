@@ -19,13 +19,15 @@ export interface ChunkResult {
   firstSeq: unknown;
   lastHash: string | undefined;
   lastSeq: unknown;
+  /** With `wantHashes`: the raw 32-byte entry hashes of the chunk's entries, in order. */
+  hashes?: Uint8Array;
   /** The first failure inside the chunk, by 0-based position in the chunk. */
   failure?: { at: number; kind: ChunkFailureKind };
 }
 
 const NEWLINE = 0x0a;
 
-export function checkChunk(chunk: number, bytes: Uint8Array): ChunkResult {
+export function checkChunk(chunk: number, bytes: Uint8Array, wantHashes = false): ChunkResult {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   const r: ChunkResult = {
     chunk,
@@ -38,6 +40,7 @@ export function checkChunk(chunk: number, bytes: Uint8Array): ChunkResult {
   let start = 0;
   let prevHash: string | undefined;
   let prevSeq: unknown;
+  const hashes: string[] = [];
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
@@ -57,7 +60,13 @@ export function checkChunk(chunk: number, bytes: Uint8Array): ChunkResult {
       r.failure = { at, kind: 'hash' };
       return r;
     }
-    const prev = typeof e.previous_hash === 'string' ? e.previous_hash : undefined;
+    // MO§ES: `previous_hash`, or when absent or empty the older `prev_hash`.
+    const prev =
+      typeof e.previous_hash === 'string' && e.previous_hash !== ''
+        ? e.previous_hash
+        : typeof e.prev_hash === 'string'
+          ? e.prev_hash
+          : undefined;
     if (at === 0) {
       r.firstPrev = prev;
       r.firstSeq = e.seq;
@@ -66,7 +75,8 @@ export function checkChunk(chunk: number, bytes: Uint8Array): ChunkResult {
         r.failure = { at, kind: 'link' };
         return r;
       }
-      if (!(typeof e.seq === 'number' && typeof prevSeq === 'number' && e.seq === prevSeq + 1)) {
+      // seq continuity for native ledgers; MO§ES entries carry no seq at all.
+      if ((e.seq !== undefined || prevSeq !== undefined) && !seqFollows(prevSeq, e.seq)) {
         r.failure = { at, kind: 'seq' };
         return r;
       }
@@ -74,9 +84,16 @@ export function checkChunk(chunk: number, bytes: Uint8Array): ChunkResult {
     prevHash = e.hash;
     prevSeq = e.seq;
     r.lastHash = e.hash;
+    if (wantHashes) hashes.push(e.hash);
     r.lastSeq = e.seq;
   }
+  if (wantHashes) r.hashes = new Uint8Array(Buffer.from(hashes.join(''), 'hex'));
   return r;
+}
+
+/** `next` is `prev + 1` (both integers). */
+export function seqFollows(prev: unknown, next: unknown): boolean {
+  return typeof prev === 'number' && typeof next === 'number' && next === prev + 1;
 }
 
 /** Byte length of the longest prefix of `buf` that ends with a newline (0 if none). */

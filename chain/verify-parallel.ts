@@ -7,7 +7,14 @@ import { open } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type ChunkFailureKind, type ChunkResult, checkChunk, wholeLines } from './verify-chunk.js';
+import { leafHash, TreeFrontier } from './merkle.js';
+import {
+  type ChunkFailureKind,
+  type ChunkResult,
+  checkChunk,
+  seqFollows,
+  wholeLines,
+} from './verify-chunk.js';
 
 export interface ParallelVerifyReport {
   ok: boolean;
@@ -18,6 +25,12 @@ export interface ParallelVerifyReport {
   failedEntry?: number;
   reason?: ChunkFailureKind;
   threads: number;
+  /** With `treeAt`: RFC 6962 root of the first `treeAt` entries (when the ledger has that many). */
+  rootAt?: Uint8Array;
+  /** With `treeAt`: the first entry's hash (the ledger id's source). */
+  genesisHash?: string;
+  /** With `treeAt`: RFC 6962 root of all the entries verified. */
+  root?: Uint8Array;
 }
 
 export interface ParallelVerifyOptions {
@@ -26,6 +39,9 @@ export interface ParallelVerifyOptions {
   threads?: number;
   chunkBytes?: number;
   minParallelBytes?: number;
+  /** Also build the Merkle tree from the entry hashes as they are verified (one pass for
+   * `verify --checkpoint`) and report the root at this size and at the end. */
+  treeAt?: number;
 }
 
 const MESSAGES: Record<ChunkFailureKind, string> = {
@@ -44,6 +60,12 @@ function workerAvailable(): boolean {
 
 class SequentialPass {
   entries = 0;
+  edge: TreeFrontier | undefined;
+  rootAt: Uint8Array | undefined;
+  genesisHash: string | undefined;
+  constructor(private readonly treeAt?: number) {
+    if (treeAt !== undefined) this.edge = new TreeFrontier();
+  }
   private lastHash: string | undefined;
   private lastSeq: unknown;
   failure: { entry: number; kind: ChunkFailureKind } | undefined;
@@ -58,7 +80,8 @@ class SequentialPass {
       return false;
     }
     if (base === 0) {
-      if (r.firstSeq !== 0) {
+      // Native ledgers start at seq 0; MO§ES ledgers have no seq.
+      if (r.firstSeq !== undefined && r.firstSeq !== 0) {
         this.failure = { entry: 1, kind: 'seq' };
         return false;
       }
@@ -67,13 +90,7 @@ class SequentialPass {
         this.failure = { entry: base + 1, kind: 'link' };
         return false;
       }
-      if (
-        !(
-          typeof r.firstSeq === 'number' &&
-          typeof this.lastSeq === 'number' &&
-          r.firstSeq === this.lastSeq + 1
-        )
-      ) {
+      if ((r.firstSeq !== undefined || this.lastSeq !== undefined) && !seqFollows(this.lastSeq, r.firstSeq)) {
         this.failure = { entry: base + 1, kind: 'seq' };
         return false;
       }
@@ -81,6 +98,14 @@ class SequentialPass {
     if (f !== undefined) {
       this.failure = { entry: base + f.at + 1, kind: f.kind };
       return false;
+    }
+    if (this.edge !== undefined && r.hashes !== undefined) {
+      if (base === 0) this.genesisHash = Buffer.from(r.hashes.subarray(0, 32)).toString('hex');
+      const noop = () => {};
+      for (let k = 0; k < r.count; k++) {
+        this.edge.append(leafHash(r.hashes.subarray(k * 32, k * 32 + 32)), noop);
+        if (this.edge.size === this.treeAt) this.rootAt = this.edge.root();
+      }
     }
     this.entries += r.count;
     this.lastHash = r.lastHash;
@@ -117,6 +142,16 @@ async function* chunks(path: string, chunkBytes: number): AsyncGenerator<Uint8Ar
 }
 
 function report(pass: SequentialPass, threads: number): ParallelVerifyReport {
+  const r = baseReport(pass, threads);
+  if (pass.edge !== undefined) {
+    if (pass.rootAt !== undefined) r.rootAt = pass.rootAt;
+    if (pass.genesisHash !== undefined) r.genesisHash = pass.genesisHash;
+    if (r.ok) r.root = pass.edge.root();
+  }
+  return r;
+}
+
+function baseReport(pass: SequentialPass, threads: number): ParallelVerifyReport {
   if (pass.failure !== undefined) {
     return {
       ok: false,
@@ -150,11 +185,12 @@ export async function verifyLedgerParallel(
     if (size < (opts.minParallelBytes ?? 8 << 20)) threads = 0;
   }
   if (!workerAvailable()) threads = 0;
-  const pass = new SequentialPass();
+  const pass = new SequentialPass(opts.treeAt);
+  const wantHashes = opts.treeAt !== undefined;
 
   if (threads === 0) {
     let n = 0;
-    for await (const c of chunks(path, chunkBytes)) if (!pass.take(checkChunk(n++, c))) break;
+    for await (const c of chunks(path, chunkBytes)) if (!pass.take(checkChunk(n++, c, wantHashes))) break;
     return report(pass, 0);
   }
 
@@ -195,7 +231,7 @@ export async function verifyLedgerParallel(
       }
       if (failed || error !== undefined) break;
       const w = workers[sent % threads] as Worker;
-      w.postMessage({ chunk: sent, bytes: c }, [c.buffer as ArrayBuffer]);
+      w.postMessage({ chunk: sent, bytes: c, wantHashes }, [c.buffer as ArrayBuffer]);
       sent++;
       drain();
     }

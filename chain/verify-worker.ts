@@ -2,6 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import { checkChunk } from './verify-chunk.js';
 
-parentPort?.on('message', (m: { chunk: number; bytes: Uint8Array }) => {
-  parentPort?.postMessage(checkChunk(m.chunk, m.bytes));
+parentPort?.on('message', (m: { chunk: number; bytes: Uint8Array; wantHashes: boolean }) => {
+  const r = checkChunk(m.chunk, m.bytes, m.wantHashes);
+  parentPort?.postMessage(r, r.hashes === undefined ? [] : [r.hashes.buffer as ArrayBuffer]);
 });

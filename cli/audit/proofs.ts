@@ -5,22 +5,20 @@ import {
   buildProofFile,
   ChainError,
   type Checkpoint,
+  type CheckpointVerifyReport,
   checkConsistencyFile,
   checkProofFile,
-  computeEntryHash,
-  leafHashHex,
   ledgerOrigin,
-  openCheckpoint,
   parseCheckpoint,
   parseSignerKey,
   parseVerifierKey,
   signCheckpoint,
-  TreeFrontier,
   type VerifierKey,
+  verifyLedgerAgainstCheckpoint,
 } from '../../chain/index.js';
 import { UsageError } from '../errors.js';
 import { writeSecretFile } from '../keys/keys.js';
-import { type LedgerAccess, ledgerEntries, openLedgerAccess } from './ledger-access.js';
+import { type LedgerAccess, openLedgerAccess } from './ledger-access.js';
 
 function readText(file: string, what: string): string {
   try {
@@ -231,69 +229,6 @@ export async function checkProofCommand(
   }
 }
 
-export interface CheckpointVerifyReport {
-  ok: boolean;
-  message: string;
-  checkpointSize: number;
-  ledgerSize: number;
-  origin: string;
-  reason?: string;
-}
-
-/**
- * The ledger must extend the signed checkpoint: its first `size` entries hash (RFC 6962, recomputed
- * from the ledger file, not the cache) to the checkpoint's root. This is what a truncated ledger or a
- * rewritten-and-rechained tail cannot pass. Entry hashes are recomputed from each entry's content.
- */
-export async function verifyAgainstCheckpoint(
-  ledgerPath: string,
-  noteText: string,
-  verifiers: VerifierKey[],
-): Promise<CheckpointVerifyReport> {
-  const c = openCheckpoint(noteText, verifiers);
-  const edge = new TreeFrontier();
-  let rootAtCheckpoint: Uint8Array | undefined;
-  let genesis: string | undefined;
-  let i = 0;
-  const fail = (reason: string): CheckpointVerifyReport => ({
-    ok: false,
-    message: `[VERIFY FAILED] Checkpoint ${c.origin} at size ${c.size}: ${reason}`,
-    checkpointSize: c.size,
-    ledgerSize: i,
-    origin: c.origin,
-    reason,
-  });
-  const noop = () => {};
-  for await (const e of ledgerEntries(ledgerPath)) {
-    const hash = e.hash;
-    if (typeof hash !== 'string' || computeEntryHash(e) !== hash) {
-      return fail(`entry ${i + 1}: hash mismatch (the entry's content does not hash to its "hash").`);
-    }
-    if (i === 0) genesis = hash;
-    edge.append(leafHashHex(hash), noop);
-    i++;
-    if (i === c.size) rootAtCheckpoint = edge.root();
-  }
-  if (i < c.size) {
-    return fail(
-      `the ledger has ${i} entries, fewer than the ${c.size} the checkpoint signed: it was truncated.`,
-    );
-  }
-  if (genesis !== undefined && c.origin.startsWith('gavel.local/') && c.origin !== ledgerOrigin(genesis)) {
-    return fail(`the checkpoint is for ${c.origin}, this ledger is ${ledgerOrigin(genesis)}.`);
-  }
-  if (rootAtCheckpoint === undefined || !Buffer.from(rootAtCheckpoint).equals(c.root)) {
-    return fail(`the first ${c.size} entries do not hash to the signed root: history was rewritten.`);
-  }
-  return {
-    ok: true,
-    message: `[VERIFY OK] Ledger extends checkpoint ${c.origin} at size ${c.size} (now ${i} entries).`,
-    checkpointSize: c.size,
-    ledgerSize: i,
-    origin: c.origin,
-  };
-}
-
 export async function verifyCheckpointCommand(opts: {
   ledger: string;
   checkpoint: string;
@@ -304,12 +239,13 @@ export async function verifyCheckpointCommand(opts: {
   const note = readText(opts.checkpoint, 'checkpoint');
   let r: CheckpointVerifyReport;
   try {
-    r = await verifyAgainstCheckpoint(opts.ledger, note, verifiers);
+    r = await verifyLedgerAgainstCheckpoint(opts.ledger, note, verifiers);
   } catch (err) {
     if ((err as { code?: string }).code !== 'BAD_NOTE') throw err;
     const reason = (err as Error).message;
     r = {
       ok: false,
+      exitCode: 1,
       message: `[VERIFY FAILED] Checkpoint: ${reason}`,
       checkpointSize: 0,
       ledgerSize: 0,

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { leafHashHex, MemoryTree } from '../../chain/merkle.js';
 import { computeEntryHash } from '../../chain/proof-file.js';
 
 const dist = path.resolve(import.meta.dirname, '../../dist/chain/verify-parallel.js');
@@ -72,6 +73,33 @@ describe('parallel verify', () => {
       });
       expect(r.message).toContain(msg);
     }
+    // The tree built during the pass is the RFC 6962 tree of the entry hashes.
+    const ref = new MemoryTree();
+    for (const l of good) ref.appendLeaf(leafHashHex(JSON.parse(l).hash));
+    for (const threads of [0, 2]) {
+      const t = await verifyLedgerParallel(path.join(dir, 'intact.jsonl'), {
+        threads,
+        chunkBytes: 16 << 10,
+        treeAt: 4097,
+      });
+      expect(Buffer.from(t.rootAt as Uint8Array)).toEqual(Buffer.from(ref.root(4097)));
+      expect(Buffer.from(t.root as Uint8Array)).toEqual(Buffer.from(ref.root()));
+    }
+    // MO§ES ledgers carry no seq: links and hashes only.
+    const moses = good.map((l) => {
+      const { seq: _s, hash: _h, ...e } = JSON.parse(l);
+      return e;
+    });
+    let prev = 'ff'.repeat(32);
+    const mosesLines = moses.map((e) => {
+      e.previous_hash = prev;
+      e.hash = computeEntryHash(e);
+      prev = e.hash;
+      return JSON.stringify(e);
+    });
+    writeFileSync(path.join(dir, 'moses.jsonl'), `${mosesLines.join('\n')}\n`);
+    const m = await verifyLedgerParallel(path.join(dir, 'moses.jsonl'), { threads: 2, chunkBytes: 16 << 10 });
+    expect(m.message).toBe('[VERIFY OK] Chain intact. 6000 entries verified.');
     const r = await verifyLedgerParallel(path.join(dir, 'hash-mismatch-mid-chunk.jsonl'), {
       threads: 2,
       chunkBytes: 16 << 10,

@@ -71,6 +71,23 @@ function output(text: string, out: string | undefined): void {
   else writeSecretFile(out, text, true);
 }
 
+/** The latest checkpoint signed for a ledger is kept beside it, so that no inconsistent one is signed. */
+function lastSignedPath(ledger: string): string {
+  return `${ledger}.checkpoint`;
+}
+
+function lastSigned(ledger: string, origin: string): Checkpoint | undefined {
+  let text: string;
+  try {
+    text = readFileSync(lastSignedPath(ledger), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const c = noteBody(text);
+  return c.origin === origin ? c : undefined;
+}
+
 export async function checkpointCommand(opts: {
   ledger: string;
   key: string;
@@ -89,7 +106,19 @@ export async function checkpointCommand(opts: {
     if (size === 0)
       throw new UsageError('a checkpoint of an empty tree proves nothing; the ledger has no entries');
     const c: Checkpoint = { origin: originOf(access, opts.origin), size, root: access.tree.root(size) };
+    const last = lastSigned(opts.ledger, c.origin);
+    if (last !== undefined) {
+      // tlog-checkpoint §Signatures: a log MUST NOT sign a checkpoint inconsistent with one it signed.
+      if (last.size > access.size || !Buffer.from(access.tree.root(last.size)).equals(last.root)) {
+        throw new ChainError(
+          'INCONSISTENT',
+          `refusing to sign: the ledger no longer extends the checkpoint signed at size ${last.size} ` +
+            `(${lastSignedPath(opts.ledger)}); it was truncated or rewritten. Investigate with gavel audit verify --checkpoint.`,
+        );
+      }
+    }
     const note = signCheckpoint(c, key);
+    if (last === undefined || c.size > last.size) writeSecretFile(lastSignedPath(opts.ledger), note, true);
     if (opts.json) {
       output(
         `${JSON.stringify({ origin: c.origin, size, root: Buffer.from(c.root).toString('base64'), note })}\n`,

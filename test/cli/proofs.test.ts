@@ -137,6 +137,18 @@ describe('gavel keys / audit checkpoint / prove / check-proof / verify --checkpo
     expect(bad.out).toMatch(/does not extend/);
   });
 
+  it('refuses to sign a checkpoint inconsistent with the last one signed for the ledger', () => {
+    const l = path.join(dir, 'resign.jsonl');
+    writeLedger(l, entries);
+    expect(gavel('audit', 'checkpoint', '--ledger', l, '--key', 'op.key').code).toBe(0);
+    writeLedger(l, chainOf(60, 'forged', entries.slice(0, 250)));
+    const r = gavel('audit', 'checkpoint', '--ledger', l, '--key', 'op.key');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/refusing to sign.*size 300/);
+    writeLedger(l, chainOf(5, '', entries));
+    expect(gavel('audit', 'checkpoint', '--ledger', l, '--key', 'op.key').code).toBe(0);
+  });
+
   it('verify --checkpoint passes on growth, fails on truncation and on a rewritten-and-rechained tail', () => {
     const grown = path.join(dir, 'grown.jsonl');
     writeLedger(grown, chainOf(50, '', entries));

@@ -1,0 +1,330 @@
+// The daemon's life: boot (ledger tail check, boot.* entries, policies, listen, READY=1), serve,
+// SIGHUP (reload config + trust, recorded), SIGTERM/SIGINT (stop intake, drain, fsync, exit 0).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import * as chain from '../chain/index.js';
+import { TokenAuthority } from './auth.js';
+import { type DaemonConfig, loadConfig } from './config.js';
+import { DaemonError } from './errors.js';
+import { listenTcp, listenUnix } from './listen.js';
+import { DaemonMetrics } from './metrics.js';
+import { type Notifier, systemdNotifier } from './notify.js';
+import { buildServer, type PolicyApi, type ReadApi } from './server.js';
+import { GateService, SOURCE } from './service.js';
+import type { DecisionSource, Entry, EventChecker, LedgerWriter } from './types.js';
+import { EngineDecisions, engineRuntime, openRealLedger, realChecker } from './wire.js';
+
+export const VERSION = '0.1.0';
+
+/** Parts a test may supply (in-memory stand-ins are for unit tests only; the product wires the real ones). */
+export interface DaemonParts {
+  ledger?: LedgerWriter;
+  decisions?: DecisionSource;
+  checker?: EventChecker;
+  /** The Merkle tree sidecar of `ledger` when supplied (for checkpoints and proofs). */
+  tree?: chain.LedgerTree;
+}
+
+export interface RunningDaemon {
+  config: DaemonConfig;
+  service: GateService;
+  app: FastifyInstance;
+  /** Stop intake, drain, close the ledger (fsync), unlink the socket. */
+  stop(reason?: string): Promise<void>;
+  reload(): Promise<void>;
+}
+
+/** The cheap boot check: the head entry's own hash and its link to the one before it (not a full scan). */
+export async function verifyTail(
+  ledger: LedgerWriter,
+): Promise<{ ok: boolean; checked: number; message: string }> {
+  const n = ledger.size;
+  if (n === 0) return { ok: true, checked: 0, message: 'empty ledger' };
+  const from = Math.max(0, n - 2);
+  const tail: Entry[] = [];
+  for await (const e of ledger.range(from, n)) tail.push(e);
+  for (const e of tail) {
+    if (chain.computeEntryHash(e as unknown as Record<string, unknown>) !== e.hash) {
+      return { ok: false, checked: tail.length, message: `entry ${e.seq} does not match its hash` };
+    }
+  }
+  if (tail.length === 2 && (tail[1] as Entry).previous_hash !== (tail[0] as Entry).hash) {
+    return {
+      ok: false,
+      checked: 2,
+      message: `entry ${(tail[1] as Entry).seq} does not link to ${(tail[0] as Entry).seq}`,
+    };
+  }
+  return { ok: true, checked: tail.length, message: `last ${tail.length} entries check` };
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export async function startDaemon(
+  config: DaemonConfig,
+  opts: {
+    parts?: DaemonParts;
+    logger?: Logger;
+    notifier?: Notifier;
+    policies?: (ctx: PolicyContext) => PolicyApi;
+  } = {},
+): Promise<RunningDaemon> {
+  const log = opts.logger ?? pino({ level: config.logLevel, base: { service: 'gavel' } });
+  const notifier = opts.notifier ?? systemdNotifier();
+  const metrics = new DaemonMetrics();
+  const started = performance.now();
+
+  const tree =
+    opts.parts?.tree ??
+    (opts.parts?.ledger === undefined ? new chain.TreeSidecar({ background: true }) : undefined);
+  const ledger = opts.parts?.ledger ?? (await openRealLedger(config, tree === undefined ? [] : [tree]));
+  let decisions: DecisionSource | undefined;
+  try {
+    const tail = await verifyTail(ledger);
+    if (!tail.ok) {
+      throw new DaemonError(
+        'LEDGER_UNAVAILABLE',
+        `${config.ledger.path}: the ledger tail does not verify (${tail.message}); run gavel audit verify`,
+        { exitCode: 1 },
+      );
+    }
+    const checker = opts.parts?.checker ?? realChecker(config);
+    const base = { source: SOURCE, agent: 'gavel', component: 'daemon', role: 'system' };
+    await ledger.append({
+      ...base,
+      kind: 'boot.init',
+      action: 'boot',
+      detail: `gavel ${VERSION} starting (pid ${process.pid})`,
+      outcome: 'ok',
+      payload: {
+        version: VERSION,
+        pid: process.pid,
+        node: process.version,
+        ledger_size: ledger.size,
+        tail: tail.message,
+      },
+    });
+
+    decisions = opts.parts?.decisions;
+    if (decisions === undefined) {
+      const rtm = await engineRuntime();
+      const loaded = await loadPolicies(rtm, config);
+      decisions = await EngineDecisions.create(rtm, loaded, config.policies.threads);
+    }
+    await ledger.append({
+      ...base,
+      kind: 'boot.config',
+      action: 'config',
+      detail: `config ${config.file}`,
+      outcome: 'ok',
+      payload: {
+        file: config.file,
+        sha256: sha256File(config.file),
+        tokens: config.tokens.map((t) => ({ name: t.name, scopes: t.scopes })),
+        sealed: config.ledger.secret !== undefined,
+        scan: config.ledger.scan,
+        policies: decisions.active(),
+      },
+    });
+
+    const auth = new TokenAuthority(config.tokens);
+    const service = new GateService(ledger, decisions, checker, metrics);
+    let ready = false;
+    const signer = config.checkpoint === undefined ? undefined : chain.parseSignerKey(config.checkpoint.key);
+    const origin = async (): Promise<string> => {
+      if (config.checkpoint?.origin !== undefined) return config.checkpoint.origin;
+      const g = await ledger.get(0);
+      return chain.ledgerOrigin(g.hash);
+    };
+    const read: ReadApi = {
+      status: () => ({
+        ready,
+        ledger: { path: config.ledger.path, size: ledger.size, head: ledger.head?.hash ?? null },
+        policies: service.decisions.active(),
+      }),
+      async checkpoint() {
+        if (signer === undefined)
+          throw new DaemonError('NOT_FOUND', 'no checkpoint key configured ([checkpoint] key_file)');
+        if (tree === undefined) throw new DaemonError('NOT_FOUND', 'no Merkle tree attached to this ledger');
+        await tree.flush();
+        const size = tree.size;
+        const c = { origin: await origin(), size, root: tree.root(size) };
+        return {
+          origin: c.origin,
+          size,
+          root: Buffer.from(c.root).toString('base64'),
+          note: chain.signCheckpoint(c, signer),
+        };
+      },
+      async proof(seq) {
+        const cp = await read.checkpoint();
+        if (seq >= cp.size)
+          throw new DaemonError('NOT_FOUND', `no entry ${seq}: the checkpoint covers ${cp.size} entries`);
+        const entry = (await ledger.get(seq)) as unknown as Record<string, unknown>;
+        return chain.buildProofFile({
+          index: seq,
+          entry,
+          path: (tree as chain.LedgerTree).inclusionProof(seq, cp.size),
+          checkpoint: cp.note,
+        });
+      },
+      async verify() {
+        const r = await chain.verifyLedgerParallel(config.ledger.path, { threads: 0 });
+        return { ok: r.ok, entries: r.entries, message: r.message };
+      },
+    };
+    const app = await buildServer({
+      service,
+      auth,
+      metrics,
+      read,
+      policies: opts.policies?.({ ledger, service, config, log }),
+      bodyLimit: config.server.bodyLimit,
+      maxBatch: config.server.maxBatch,
+      logger: log as unknown as FastifyInstance['log'],
+      version: VERSION,
+    });
+    await app.ready();
+    await listenUnix(app, config.server.socket);
+    let tcp: Server | undefined;
+    if (config.server.tcp !== undefined)
+      tcp = await listenTcp(app, config.server.tcp.host, config.server.tcp.port);
+    const tcpAddr = tcp?.address();
+    await ledger.append({
+      ...base,
+      kind: 'boot.services',
+      action: 'listen',
+      detail: `listening on ${config.server.socket}${tcpAddr && typeof tcpAddr === 'object' ? ` and ${tcpAddr.address}:${tcpAddr.port}` : ''}`,
+      outcome: 'ok',
+      payload: {
+        socket: config.server.socket,
+        tcp: tcpAddr && typeof tcpAddr === 'object' ? `${tcpAddr.address}:${tcpAddr.port}` : null,
+        checkpoint: signer === undefined ? null : chain.formatVerifierKey(signer),
+      },
+    });
+    const bootMs = performance.now() - started;
+    await ledger.append({
+      ...base,
+      kind: 'boot.ready',
+      action: 'ready',
+      detail: `ready in ${bootMs.toFixed(0)} ms`,
+      outcome: 'ok',
+      payload: { boot_ms: Math.round(bootMs), ledger_size: ledger.size },
+    });
+    ready = true;
+    metrics.ledgerSize.set(ledger.size);
+    notifier.ready(`serving ${config.server.socket}`);
+    const stopWatchdog = notifier.startWatchdog(() => ready);
+    log.info(
+      { socket: config.server.socket, tcp: tcpAddr, boot_ms: Math.round(bootMs), ledger_size: ledger.size },
+      'gavel daemon ready',
+    );
+
+    let stopping: Promise<void> | undefined;
+    const running: RunningDaemon = {
+      config,
+      service,
+      app,
+      stop(reason = 'stop') {
+        stopping ??= (async () => {
+          ready = false;
+          notifier.stopping();
+          stopWatchdog();
+          log.info({ reason }, 'stopping: intake closed, draining');
+          await service.drain();
+          tcp?.close();
+          tcp?.closeAllConnections();
+          await app.close();
+          await service.decisions.close();
+          await tree?.flush();
+          await ledger.close();
+          log.info('stopped: ledger closed and fsynced');
+        })();
+        return stopping;
+      },
+      async reload() {
+        notifier.reloading();
+        try {
+          const next = loadConfig(config.file);
+          auth.replace(next.tokens);
+          config.tokens = next.tokens;
+          config.logLevel = next.logLevel;
+          log.level = next.logLevel;
+          await ledger.append({
+            ...base,
+            kind: 'boot.config',
+            action: 'reload',
+            detail: `reloaded ${config.file} (SIGHUP)`,
+            outcome: 'ok',
+            payload: {
+              file: config.file,
+              sha256: sha256File(config.file),
+              reason: 'SIGHUP',
+              tokens: next.tokens.map((t) => ({ name: t.name, scopes: t.scopes })),
+            },
+          });
+          log.info('configuration reloaded');
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'reload failed; keeping the running configuration');
+        } finally {
+          notifier.ready();
+        }
+      },
+    };
+    return running;
+  } catch (err) {
+    await decisions?.close().catch(() => {});
+    await ledger.close().catch(() => {});
+    throw err;
+  }
+}
+
+export interface PolicyContext {
+  ledger: LedgerWriter;
+  service: GateService;
+  config: DaemonConfig;
+  log: Logger;
+}
+
+async function loadPolicies(
+  rtm: Awaited<ReturnType<typeof engineRuntime>>,
+  config: DaemonConfig,
+): Promise<unknown[]> {
+  const { readdirSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  if (config.policies.dir === undefined) return [];
+  const trust =
+    config.policies.trustFile === undefined
+      ? undefined
+      : (rtm.loadTrustFile ?? rtm.readTrustFile)?.(config.policies.trustFile);
+  const out: unknown[] = [];
+  for (const name of readdirSync(config.policies.dir).sort()) {
+    const dir = join(config.policies.dir, name);
+    if (!statSync(dir).isDirectory()) continue;
+    out.push(await rtm.loadPolicy(dir, { trust, allowUnsigned: config.policies.allowUnsigned }));
+  }
+  return out;
+}
+
+/** `gavel daemon --config FILE`: runs until SIGTERM/SIGINT; SIGHUP reloads. */
+export async function runDaemonProcess(configFile: string): Promise<void> {
+  const config = loadConfig(configFile);
+  const d = await startDaemon(config);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      d.stop(sig).then(resolve, (err) => {
+        process.stderr.write(`gavel: stop failed: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => void d.reload());
+  });
+}

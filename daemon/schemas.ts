@@ -131,13 +131,12 @@ export const EntryReply = Type.Object(
   { additionalProperties: true, description: 'a ledger entry exactly as written' },
 );
 export const EntriesReply = Type.Object({ entries: Type.Array(EntryReply), size: Type.Integer() });
-export const SeqParams = Type.Object({ seq: Type.Integer({ minimum: 0 }) });
-export const RangeQuery = Type.Object(
-  { from: Type.Integer({ minimum: 0 }), to: Type.Integer({ minimum: 0 }) },
-  { additionalProperties: false },
-);
+// Path and query values arrive as text; body types are never coerced, so these are digit strings.
+const Count = Type.String({ pattern: '^[0-9]{1,15}$', description: 'a non-negative integer' });
+export const SeqParams = Type.Object({ seq: Count });
+export const RangeQuery = Type.Object({ from: Count, to: Count }, { additionalProperties: false });
 export const RecentQuery = Type.Object(
-  { n: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { n: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1..1000' })) },
   { additionalProperties: false },
 );
 

@@ -151,7 +151,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.post<{ Params: { gate: string }; Body: S.EvaluateBody }>(
     '/v1/gates/:gate/evaluate',
     {
-      preHandler: guard('evaluate'),
+      onRequest: guard('evaluate'),
       schema: {
         summary: 'Decide one gate request; answered only after the decision entry is fsynced',
         params: S.GateParams,
@@ -169,7 +169,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.post<{ Body: S.BatchEvaluateBody }>(
     '/v1/gates/batch',
     {
-      preHandler: guard('evaluate'),
+      onRequest: guard('evaluate'),
       schema: {
         summary: 'Decide many gate requests; one ledger write and fsync for the lot',
         body: S.BatchEvaluateBody,
@@ -187,7 +187,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.post<{ Body: S.EventBody }>(
     '/v1/events',
     {
-      preHandler: guard('append'),
+      onRequest: guard('append'),
       schema: {
         summary: 'Record one typed event',
         body: S.EventBody,
@@ -199,7 +199,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.post<{ Body: { events: S.EventBody[] } }>(
     '/v1/events/batch',
     {
-      preHandler: guard('append'),
+      onRequest: guard('append'),
       schema: {
         summary: 'Record typed events in one write',
         body: S.BatchEventBody,
@@ -214,7 +214,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.post<{ Body: S.EmergencyBody }>(
     '/v1/emergency',
     {
-      preHandler: guard('evaluate'),
+      onRequest: guard('evaluate'),
       schema: {
         summary: 'Emergency action: recorded at once, judged post hoc by chain.emergency',
         body: S.EmergencyBody,
@@ -226,10 +226,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   // Reading.
   const entry = (e: Entry) => e as unknown as Record<string, unknown>;
-  app.get<{ Params: { seq: number } }>(
+  app.get<{ Params: { seq: string } }>(
     '/v1/entries/:seq',
     {
-      preHandler: guard('read'),
+      onRequest: guard('read'),
       schema: {
         summary: 'One entry by seq',
         params: S.SeqParams,
@@ -237,7 +237,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       },
     },
     async (req) => {
-      const seq = req.params.seq;
+      const seq = Number(req.params.seq);
       if (seq >= o.service.ledger.size)
         throw new DaemonError(
           'NOT_FOUND',
@@ -246,10 +246,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       return entry(await o.service.ledger.get(seq));
     },
   );
-  app.get<{ Querystring: { from: number; to: number } }>(
+  app.get<{ Querystring: { from: string; to: string } }>(
     '/v1/entries',
     {
-      preHandler: guard('read'),
+      onRequest: guard('read'),
       schema: {
         summary: 'Entries from <= seq < to (at most 1000)',
         querystring: S.RangeQuery,
@@ -258,8 +258,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     },
     async (req) => {
       const size = o.service.ledger.size;
-      const from = req.query.from;
-      const to = Math.min(req.query.to, size);
+      const from = Number(req.query.from);
+      const to = Math.min(Number(req.query.to), size);
       if (to - from > 1000)
         throw new DaemonError('BAD_REQUEST', `at most 1000 entries a request (asked ${to - from})`);
       const entries: Record<string, unknown>[] = [];
@@ -267,10 +267,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       return { entries, size };
     },
   );
-  app.get<{ Querystring: { n?: number } }>(
+  app.get<{ Querystring: { n?: string } }>(
     '/v1/entries/recent',
     {
-      preHandler: guard('read'),
+      onRequest: guard('read'),
       schema: {
         summary: 'The last n entries (default 20)',
         querystring: S.RecentQuery,
@@ -279,7 +279,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     },
     async (req) => {
       const size = o.service.ledger.size;
-      const from = Math.max(0, size - (req.query.n ?? 20));
+      const from = Math.max(0, size - Number(req.query.n ?? 20));
       const entries: Record<string, unknown>[] = [];
       if (from < size) for await (const e of o.service.ledger.range(from, size)) entries.push(entry(e));
       return { entries, size };
@@ -288,7 +288,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.get(
     '/v1/checkpoint',
     {
-      preHandler: guard('read'),
+      onRequest: guard('read'),
       schema: {
         summary: 'Signed checkpoint (C2SP tlog-checkpoint note) of the ledger head',
         response: { 200: S.CheckpointReply, ...errors },
@@ -296,22 +296,22 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     },
     async () => o.read.checkpoint(),
   );
-  app.get<{ Params: { seq: number } }>(
+  app.get<{ Params: { seq: string } }>(
     '/v1/proofs/:seq',
     {
-      preHandler: guard('read'),
+      onRequest: guard('read'),
       schema: {
         summary: 'Inclusion proof of one entry against a fresh signed checkpoint',
         params: S.SeqParams,
         response: { 200: S.ProofReply, ...errors },
       },
     },
-    async (req) => ({ proof: await o.read.proof(req.params.seq) }),
+    async (req) => ({ proof: await o.read.proof(Number(req.params.seq)) }),
   );
   app.get(
     '/v1/verify',
     {
-      preHandler: guard('read'),
+      onRequest: guard('read'),
       schema: {
         summary: 'Verify the whole ledger (hash chain, seals) now',
         response: { 200: S.VerifyReply, ...errors },
@@ -322,7 +322,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.get(
     '/v1/status',
     {
-      preHandler: guard('read'),
+      onRequest: guard('read'),
       schema: { summary: 'Daemon status', response: { 200: S.StatusReply, ...errors } },
     },
     async (req) => ({

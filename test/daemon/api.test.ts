@@ -80,8 +80,8 @@ describe('daemon API over a Unix socket', () => {
     expect(e?.hash).toBe(r.hash);
     expect(e?.kind).toBe('gate.decision');
     expect(e?.agent).toBe('agent-1');
-    expect((e?.payload as { policy: { name: string } }).policy.name).toBe('test-rules');
-    expect((e?.payload as { verdict: string }).verdict).toBe('deny');
+    expect((e?.payload as { policy?: { name: string } } | undefined)?.policy?.name).toBe('test-rules');
+    expect((e?.payload as { verdict?: string } | undefined)?.verdict).toBe('deny');
   });
 
   it('batch: one answer per request, each in the ledger', async () => {

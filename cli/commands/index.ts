@@ -8,5 +8,6 @@ import { register as status } from './status.js';
 
 export type RegisterCommands = (program: Command) => void;
 
-// `proofs` adds subcommands to the `audit` group: keep it after the group that registers `audit`.
-export const commandGroups: RegisterCommands[] = [keys, proofs, daemon, config, status];
+// `proofs` adds subcommands to the `audit` group (and stands in for it while it is absent): keep it
+// LAST, after the group that registers `audit`, or commander sees `audit` twice.
+export const commandGroups: RegisterCommands[] = [keys, daemon, config, status, proofs];

@@ -12,10 +12,11 @@ import { DaemonError } from './errors.js';
 import { listenTcp, listenUnix } from './listen.js';
 import { DaemonMetrics } from './metrics.js';
 import { type Notifier, systemdNotifier } from './notify.js';
+import { PolicyManager } from './policies.js';
 import { buildServer, type PolicyApi, type ReadApi } from './server.js';
 import { GateService, SOURCE } from './service.js';
 import type { DecisionSource, Entry, EventChecker, LedgerWriter } from './types.js';
-import { EngineDecisions, engineRuntime, openRealLedger, realChecker } from './wire.js';
+import { engineRuntime, openRealLedger, realChecker } from './wire.js';
 
 export const VERSION = '0.1.0';
 
@@ -111,11 +112,24 @@ export async function startDaemon(
     });
 
     decisions = opts.parts?.decisions;
-    if (decisions === undefined) {
-      const rtm = await engineRuntime();
-      const loaded = await loadPolicies(rtm, config);
-      decisions = await EngineDecisions.create(rtm, loaded, config.policies.threads);
+    let manager: PolicyManager | undefined;
+    const service = new GateService(ledger, decisions ?? new NoPolicies(), checker, metrics);
+    if (decisions === undefined && config.policies.dir !== undefined) {
+      // The engine is needed only when policies are configured; without them every gate is unknown.
+      manager = new PolicyManager(
+        await engineRuntime(),
+        ledger,
+        service,
+        config.policies.dir,
+        config.policies.trustFile,
+        {
+          threads: config.policies.threads,
+          allowUnsigned: config.policies.allowUnsigned,
+        },
+      );
+      await manager.start();
     }
+    decisions = service.decisions;
     await ledger.append({
       ...base,
       kind: 'boot.config',
@@ -133,7 +147,6 @@ export async function startDaemon(
     });
 
     const auth = new TokenAuthority(config.tokens);
-    const service = new GateService(ledger, decisions, checker, metrics);
     let ready = false;
     const signer = config.checkpoint === undefined ? undefined : chain.parseSignerKey(config.checkpoint.key);
     const origin = async (): Promise<string> => {
@@ -183,7 +196,7 @@ export async function startDaemon(
       auth,
       metrics,
       read,
-      policies: opts.policies?.({ ledger, service, config, log }),
+      policies: opts.policies?.({ ledger, service, config, log }) ?? manager,
       bodyLimit: config.server.bodyLimit,
       maxBatch: config.server.maxBatch,
       logger: log as unknown as FastifyInstance['log'],
@@ -291,24 +304,21 @@ export interface PolicyContext {
   log: Logger;
 }
 
-async function loadPolicies(
-  rtm: Awaited<ReturnType<typeof engineRuntime>>,
-  config: DaemonConfig,
-): Promise<unknown[]> {
-  const { readdirSync, statSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  if (config.policies.dir === undefined) return [];
-  const trust =
-    config.policies.trustFile === undefined
-      ? undefined
-      : (rtm.loadTrustFile ?? rtm.readTrustFile)?.(config.policies.trustFile);
-  const out: unknown[] = [];
-  for (const name of readdirSync(config.policies.dir).sort()) {
-    const dir = join(config.policies.dir, name);
-    if (!statSync(dir).isDirectory()) continue;
-    out.push(await rtm.loadPolicy(dir, { trust, allowUnsigned: config.policies.allowUnsigned }));
+/** The decision source of a daemon with no policies configured: it serves no gate. */
+export class NoPolicies implements DecisionSource {
+  serves(): boolean {
+    return false;
   }
-  return out;
+  evaluate(req: { gate: string }): Promise<never> {
+    return Promise.reject(new DaemonError('UNKNOWN_GATE', `no policy serves gate "${req.gate}"`));
+  }
+  evaluateBatch(reqs: { gate: string }[]): Promise<never> {
+    return this.evaluate(reqs[0] ?? { gate: '?' });
+  }
+  active() {
+    return [];
+  }
+  async close(): Promise<void> {}
 }
 
 /** `gavel daemon --config FILE`: runs until SIGTERM/SIGINT; SIGHUP reloads. */

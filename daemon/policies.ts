@@ -291,7 +291,7 @@ export class PolicyManager implements PolicyApi {
     if (have !== undefined) return have;
     const l = await this.rtm.loadPolicy(join(this.dir, rel), {
       trust: this.engineTrust(),
-      allowUnsigned: false,
+      allowUnsigned: this.opts.allowUnsigned,
     });
     this.loaded.set(rel, l);
     return l;

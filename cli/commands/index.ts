@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as config } from './config.js';
 import { register as daemon } from './daemon.js';
+import { register as daemonClient } from './daemon-client.js';
 import { register as keys } from './keys.js';
 import { register as proofs } from './proofs.js';
 import { register as status } from './status.js';
@@ -9,5 +10,6 @@ import { register as status } from './status.js';
 export type RegisterCommands = (program: Command) => void;
 
 // `proofs` adds subcommands to the `audit` group (and stands in for it while it is absent): keep it
-// LAST, after the group that registers `audit`, or commander sees `audit` twice.
-export const commandGroups: RegisterCommands[] = [keys, daemon, config, status, proofs];
+// LAST, after the group that registers `audit`, or commander sees `audit` twice. `daemonClient`
+// (daemon engineer) only adds to `policy`, `gate` and `audit` whatever they lack: after proofs.
+export const commandGroups: RegisterCommands[] = [keys, daemon, config, status, proofs, daemonClient];

@@ -13,8 +13,8 @@ export interface Notifier {
   startWatchdog(healthy: () => boolean): () => void;
 }
 
-function send(lines: string[]): void {
-  execFile('systemd-notify', [`--pid=${process.pid}`, ...lines], { timeout: 5000 }, () => {
+function send(lines: string[], env: NodeJS.ProcessEnv): void {
+  execFile('systemd-notify', [`--pid=${process.pid}`, ...lines], { timeout: 5000, env }, () => {
     /* a lost notification is retried by the next one; never crash the daemon over it */
   });
 }
@@ -22,7 +22,7 @@ function send(lines: string[]): void {
 export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier {
   const on = env.NOTIFY_SOCKET !== undefined && env.NOTIFY_SOCKET !== '';
   const n = (lines: string[]): void => {
-    if (on) send(lines);
+    if (on) send(lines, env);
   };
   return {
     ready: (status) => n(['--ready', ...(status === undefined ? [] : [`STATUS=${status}`])]),

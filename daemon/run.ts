@@ -16,7 +16,7 @@ import { PolicyManager } from './policies.js';
 import { buildServer, type PolicyApi, type ReadApi } from './server.js';
 import { GateService, SOURCE } from './service.js';
 import type { DecisionSource, Entry, EventChecker, LedgerWriter } from './types.js';
-import { engineRuntime, openRealLedger, realChecker } from './wire.js';
+import { type EngineRuntime, engineRuntime, openRealLedger, realChecker } from './wire.js';
 
 export const VERSION = '0.1.0';
 
@@ -73,6 +73,8 @@ export async function startDaemon(
     logger?: Logger;
     notifier?: Notifier;
     policies?: (ctx: PolicyContext) => PolicyApi;
+    /** Engine part override (unit tests only; the product loads engine/index.js). */
+    engine?: EngineRuntime;
   } = {},
 ): Promise<RunningDaemon> {
   const log = opts.logger ?? pino({ level: config.logLevel, base: { service: 'gavel' } });
@@ -117,7 +119,7 @@ export async function startDaemon(
     if (decisions === undefined && config.policies.dir !== undefined) {
       // The engine is needed only when policies are configured; without them every gate is unknown.
       manager = new PolicyManager(
-        await engineRuntime(),
+        opts.engine ?? (await engineRuntime()),
         ledger,
         service,
         config.policies.dir,

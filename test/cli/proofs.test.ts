@@ -162,6 +162,23 @@ describe('gavel keys / audit checkpoint / prove / check-proof / verify --checkpo
       expect(r.code).toBe(1);
       expect(r.out).toMatch(k === 300 ? /VERIFY FAILED/ : /truncated/);
     }
+    const other = gavel('keys', 'new', '--out', 'other2.key', '--name', 'gavel.test/op').out.trim();
+    const unknown = gavel('audit', 'verify', '--ledger', grown, '--checkpoint', 'cp.note', '--vkey', other);
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toMatch(/not signed by any trusted key/);
+    writeFileSync(path.join(dir, 'changed.note'), note.replace('\n300\n', '\n299\n'));
+    const changed = gavel(
+      'audit',
+      'verify',
+      '--ledger',
+      grown,
+      '--checkpoint',
+      'changed.note',
+      '--vkey',
+      vkey,
+    );
+    expect(changed.code).toBe(1);
+    expect(changed.out).toMatch(/does not verify/);
     const rewritten = path.join(dir, 'rewritten.jsonl');
     writeLedger(rewritten, chainOf(60, 'forged', entries.slice(0, 250)));
     const r = gavel('audit', 'verify', '--ledger', rewritten, '--checkpoint', 'cp.note', '--vkey', vkey);

@@ -1,7 +1,12 @@
 // The HTTP/JSON API (fastify 5): TypeBox schemas validate every body, params and query, serialise
 // every answer and produce /v1/openapi.json. Errors are always `{error: {code, message}}`.
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { type Identity, TokenAuthority } from './auth.js';
 import type { Scope } from './config.js';
 import { DaemonError, httpStatus } from './errors.js';
@@ -61,7 +66,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     logger: o.logger === false ? false : undefined,
     loggerInstance: o.logger === false ? undefined : o.logger,
     bodyLimit: o.bodyLimit,
-    disableRequestLogging: true,
+    // One log line per request would cost more than the decision; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     // Exact types: "1" is not a number and unknown keys are refused, never silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,

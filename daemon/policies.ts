@@ -159,6 +159,33 @@ const RollbackBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 128 }) },
   { additionalProperties: false },
 );
+const IdParams = Type.Object({
+  id: Type.String({ pattern: '^[0-9a-f-]{36}$', description: 'deployment id' }),
+});
+const ActiveReply = Type.Object({
+  active: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      version: Type.String(),
+      sha256: Type.String(),
+      gates: Type.Array(Type.String()),
+    }),
+  ),
+  pending: Type.Array(Type.Object({}, { additionalProperties: true })),
+});
+const HistoryReply = Type.Object({
+  history: Type.Array(
+    Type.Object({
+      action: Type.String(),
+      name: Type.String(),
+      version: Type.String(),
+      sha256: Type.String(),
+      dir: Type.String(),
+      seq: Type.Integer(),
+      at: Type.String(),
+    }),
+  ),
+});
 const DeploymentReply = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -538,7 +565,10 @@ export class PolicyManager implements PolicyApi {
     const who = (r: FastifyRequest) => r.identity as Identity;
     app.get(
       '/v1/policies',
-      { onRequest: guard('read'), schema: { summary: 'Active policies and pending deployments' } },
+      {
+        onRequest: guard('read'),
+        schema: { summary: 'Active policies and pending deployments', response: { 200: ActiveReply } },
+      },
       async () => ({
         active: this.service.decisions.active(),
         pending: [...this.pending.values()].map((d) => this.reply(d, 'pending')),
@@ -546,7 +576,10 @@ export class PolicyManager implements PolicyApi {
     );
     app.get(
       '/v1/policies/history',
-      { onRequest: guard('read'), schema: { summary: 'Deployments and rollbacks, oldest first' } },
+      {
+        onRequest: guard('read'),
+        schema: { summary: 'Deployments and rollbacks, oldest first', response: { 200: HistoryReply } },
+      },
       async () => ({
         history: this.file.history,
       }),
@@ -569,6 +602,7 @@ export class PolicyManager implements PolicyApi {
         onRequest: guard('deploy'),
         schema: {
           summary: 'Add operator signatures to a held deployment',
+          params: IdParams,
           body: SigBody,
           response: { 200: DeploymentReply },
         },
@@ -581,6 +615,7 @@ export class PolicyManager implements PolicyApi {
         onRequest: guard('deploy'),
         schema: {
           summary: 'Veto a pending deployment with a judicial signature',
+          params: IdParams,
           body: VetoBody,
           response: { 200: DeploymentReply },
         },

@@ -1,0 +1,78 @@
+// The daemon as a real process on the real ledger: boot entries, CLI through the socket, SIGHUP,
+// SIGTERM exits 0 with everything fsynced, a second writer refused, insecure secrets refused.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as chain from '../../chain/index.js';
+import { DaemonClient } from '../../daemon/index.js';
+import { makeConfig, TOKENS } from './helpers.js';
+import { spawnDaemon } from './proc.js';
+
+const hasLedger = (chain as unknown as { Ledger?: unknown }).Ledger !== undefined;
+const lines = (p: string) =>
+  readFileSync(p, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('daemon process', () => {
+  it('refuses to start with a secret file readable by others (exit 2, says which file)', async () => {
+    const c = makeConfig();
+    chmodSync(join(c.dir, 'secret'), 0o640);
+    const p = await spawnDaemon(c.file);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toMatch(/secret.*readable by group or others/);
+  });
+
+  it.skipIf(!hasLedger)(
+    'boots with boot.* entries, serves the CLI, reloads on SIGHUP, exits 0 on SIGTERM',
+    async () => {
+      const c = makeConfig();
+      const p = await spawnDaemon(c.file, {}, c.socket);
+      try {
+        expect(statSync(c.socket).mode & 0o777).toBe(0o660);
+        const env = { ...process.env, GAVEL_SOCKET: c.socket, GAVEL_TOKEN: TOKENS.reader };
+        const st = spawnSync(process.execPath, ['bin/gavel.js', 'status', '--json'], {
+          encoding: 'utf8',
+          env,
+        });
+        expect(st.status, st.stderr).toBe(0);
+        expect(JSON.parse(st.stdout)).toMatchObject({ ready: true, identity: 'auditor' });
+        const log = spawnSync(
+          process.execPath,
+          ['bin/gavel.js', 'audit', 'log', '--daemon', '-n', '4', '--json'],
+          { encoding: 'utf8', env },
+        );
+        expect(log.status, log.stderr).toBe(0);
+        expect((JSON.parse(log.stdout) as { kind: string }[]).map((e) => e.kind)).toEqual([
+          'boot.init',
+          'boot.config',
+          'boot.services',
+          'boot.ready',
+        ]);
+        // a second daemon on the same ledger is refused by the ledger lock, with a message
+        const second = makeConfig();
+        const p2 = await spawnDaemon(second.file, { GAVEL_LEDGER_PATH: c.ledger });
+        expect(await p2.exited).toBe(2);
+        expect(p2.stderr()).toMatch(/held by another process/);
+        p.child.kill('SIGHUP');
+        await new Promise((r) => setTimeout(r, 500));
+        const cl = new DaemonClient({ socket: c.socket, token: TOKENS.reader });
+        const cp = await cl.verify();
+        expect(cp.ok).toBe(true);
+        cl.close();
+      } finally {
+        p.child.kill('SIGTERM');
+      }
+      expect(await p.exited).toBe(0);
+      const kinds = lines(c.ledger).map((e) => e.kind);
+      expect(kinds.slice(0, 4)).toEqual(['boot.init', 'boot.config', 'boot.services', 'boot.ready']);
+      expect(lines(c.ledger).some((e) => e.kind === 'boot.config' && e.action === 'reload')).toBe(true);
+      expect(readFileSync(c.ledger, 'utf8')).not.toContain('operator-secret-for-tests');
+      const v = await chain.verifyLedgerParallel(c.ledger, { threads: 0 });
+      expect(v.ok, v.message).toBe(true);
+    },
+    60_000,
+  );
+});

@@ -11,11 +11,14 @@ export {
   type Scope,
 } from './config.js';
 export { DaemonError, type DaemonErrorCode, httpStatus } from './errors.js';
+export { exampleConfigText, install, unitText } from './install.js';
 export { DaemonMetrics } from './metrics.js';
 export {
+  type BackgroundService,
   type DaemonParts,
   type RunningDaemon,
   runDaemonProcess,
+  type ServiceContext,
   startDaemon,
   VERSION,
   verifyTail,

@@ -73,6 +73,8 @@ export async function startDaemon(
     logger?: Logger;
     notifier?: Notifier;
     policies?: (ctx: PolicyContext) => PolicyApi;
+    /** Background services started after listen and stopped (in reverse) before the ledger closes. */
+    services?: ((ctx: ServiceContext) => BackgroundService)[];
     /** Engine part override (unit tests only; the product loads engine/index.js). */
     engine?: EngineRuntime;
   } = {},
@@ -210,6 +212,13 @@ export async function startDaemon(
     if (config.server.tcp !== undefined)
       tcp = await listenTcp(app, config.server.tcp.host, config.server.tcp.port);
     const tcpAddr = tcp?.address();
+    // Background services (e.g. anchoring, issue 6) start after the API is up; each is named in boot.services.
+    const services: BackgroundService[] = [];
+    for (const make of opts.services ?? []) {
+      const svc = make({ ledger, service, config, log, checkpoint: () => read.checkpoint(), tree });
+      await svc.start();
+      services.push(svc);
+    }
     await ledger.append({
       ...base,
       kind: 'boot.services',
@@ -220,6 +229,7 @@ export async function startDaemon(
         socket: config.server.socket,
         tcp: tcpAddr && typeof tcpAddr === 'object' ? `${tcpAddr.address}:${tcpAddr.port}` : null,
         checkpoint: signer === undefined ? null : chain.formatVerifierKey(signer),
+        services: services.map((x) => x.name),
       },
     });
     const bootMs = performance.now() - started;
@@ -252,6 +262,12 @@ export async function startDaemon(
           stopWatchdog();
           log.info({ reason }, 'stopping: intake closed, draining');
           await service.drain();
+          for (const svc of services.reverse())
+            await svc
+              .stop()
+              .catch((err) =>
+                log.error({ err: (err as Error).message, service: svc.name }, 'service stop failed'),
+              );
           tcp?.close();
           tcp?.closeAllConnections();
           await app.close();
@@ -299,6 +315,19 @@ export async function startDaemon(
   }
 }
 
+/** A background service of the daemon (anchoring plugs in here). */
+export interface BackgroundService {
+  name: string;
+  start(): Promise<void>;
+  /** Called after intake stopped and requests drained; the ledger is still open. */
+  stop(): Promise<void>;
+}
+export interface ServiceContext extends PolicyContext {
+  /** A fresh signed checkpoint of the ledger head (needs [checkpoint] key_file). */
+  checkpoint(): Promise<{ origin: string; size: number; root: string; note: string }>;
+  tree: chain.LedgerTree | undefined;
+}
+
 export interface PolicyContext {
   ledger: LedgerWriter;
   service: GateService;
@@ -324,9 +353,12 @@ export class NoPolicies implements DecisionSource {
 }
 
 /** `gavel daemon --config FILE`: runs until SIGTERM/SIGINT; SIGHUP reloads. */
-export async function runDaemonProcess(configFile: string): Promise<void> {
+export async function runDaemonProcess(
+  configFile: string,
+  opts: { services?: ((ctx: ServiceContext) => BackgroundService)[] } = {},
+): Promise<void> {
   const config = loadConfig(configFile);
-  const d = await startDaemon(config);
+  const d = await startDaemon(config, opts);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       d.stop(sig).then(resolve, (err) => {

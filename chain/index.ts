@@ -1,5 +1,18 @@
 // The chain part's public surface: other parts import only from here.
+
+export {
+  canonicalForms,
+  ENTRY_DEFAULTS,
+  ENTRY_FIELDS,
+  type Entry,
+  type EntryInput,
+  entryHash,
+  type Seal,
+} from './entry.js';
 export { ChainError, type ChainErrorCode } from './errors.js';
+export { sha256Hex, ZERO_HASH } from './hash.js';
+// The ledger itself: entries, canonical form, seals, the lock and the store.
+export { canonicalJson } from './jcs.js';
 export {
   formatSignerKey,
   formatVerifierKey,
@@ -13,6 +26,7 @@ export {
   type VerifierKey,
   verifySignature,
 } from './keys.js';
+export { acquireLock, type LockHandle, lockPath } from './lock.js';
 // Merkle tree, checkpoints and proofs (proofs engineer).
 export {
   consistencyProof,
@@ -51,6 +65,8 @@ export {
   PROOF_FORMAT,
   type ProofFile,
 } from './proof-file.js';
+export { EpochKeys, initialKey, nextKey, readSealKey, sealKeyPath, sealMac } from './seal.js';
+export { Ledger, type LedgerOptions, type LedgerSidecar, type SecretScanner } from './store.js';
 export { LedgerTree, type TreeOpenContext, TreeReader, TreeSidecar, treePath } from './tree.js';
 export { type CheckpointVerifyReport, verifyLedgerAgainstCheckpoint } from './verify-checkpoint.js';
 export { type ParallelVerifyReport, verifyLedgerParallel } from './verify-parallel.js';

@@ -1,0 +1,577 @@
+// The append-only store: one JSONL file written by exactly one process (the lock decides), with
+// group commit (one write + one fsync per batch; an append resolves only after its batch is on
+// disk), torn-tail recovery recorded as a `chain.recovered` entry, forward-secure seals, the offset
+// index, and sidecars (the Merkle tree cache) fed with every durable batch.
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  canonicalForms,
+  type Entry,
+  type EntryInput,
+  EntryText,
+  normalizeInput,
+  type Seal,
+} from './entry.js';
+import { ChainError } from './errors.js';
+import { sha256Hex, ZERO_HASH } from './hash.js';
+import { canonicalJson } from './jcs.js';
+import { acquireLock, type LockHandle } from './lock.js';
+import { OffsetIndex } from './offset-index.js';
+import { EpochKeys, nextKey, readSealKey, type SealKeyState, sealMac, writeSealKey } from './seal.js';
+
+export interface LedgerSidecar {
+  /** After open + recovery; `size` entries exist. Catch up (or rebuild) from readHashes if behind. */
+  open(ctx: {
+    path: string;
+    size: number;
+    readHashes(from: number, to: number): AsyncIterable<string>;
+  }): Promise<void>;
+  /** After a batch is written and fsynced, before its appends are acknowledged. */
+  append(entries: readonly Entry[]): void | Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Anything that checks an entry's fields before it is written; throws to refuse it. */
+export interface SecretScanner {
+  scan<T>(value: T): T;
+}
+
+export interface LedgerOptions {
+  /** Operator secret: enables sealing (k0 derives from it) and checks the seal key file against it. */
+  secret?: string | Uint8Array;
+  /** Data-sensitivity scan of every entry before it is written (chain/sensitivity.ts). */
+  scanner?: SecretScanner;
+  /** Checks kind and payload against the catalogue (chain/kinds.ts `validateEvent`). */
+  validate?: (kind: string, payload: unknown) => void;
+  sidecars?: LedgerSidecar[];
+  /** How long to wait for the writer lock; 0 fails at once when another process holds it. */
+  lockWaitMs?: number;
+  /** Most entries in one group commit. */
+  maxBatch?: number;
+  /** No lock, no recovery, no writes: a view of the complete entries on disk. */
+  readOnly?: boolean;
+  /** Seal epoch length: a new epoch after this many entries ... */
+  sealEpochEntries?: number;
+  /** ... or after this many milliseconds, whichever comes first. */
+  sealEpochMs?: number;
+  /** Clock, for tests of time-based epochs. */
+  now?: () => number;
+}
+
+interface Pending {
+  body: ReturnType<typeof normalizeInput>;
+  payloadJson: string;
+  resolve(e: Entry): void;
+  reject(err: unknown): void;
+}
+
+interface TailScan {
+  count: number;
+  end: number;
+  head: Entry | undefined;
+  genesis: string | undefined;
+  /** Bytes past the last good line: a torn tail. */
+  torn: { offset: number; bytes: number; sha256: string; reason: string } | undefined;
+  offsets: number[];
+}
+
+const READ_CHUNK = 1 << 20;
+
+export class Ledger {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private failed: Error | undefined;
+  private closed = false;
+  private sealState: SealKeyState | undefined;
+  private entriesInEpoch = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    private readonly index: OffsetIndex,
+    private readonly lock: LockHandle | undefined,
+    private readonly opts: LedgerOptions,
+    private count: number,
+    private fileSize: number,
+    private headEntry: Entry | undefined,
+    private genesis: string | undefined,
+  ) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get head(): Entry | undefined {
+    return this.headEntry;
+  }
+
+  /** The seal epoch new entries get, or undefined when the ledger is not sealed. */
+  get sealEpoch(): number | undefined {
+    return this.sealState?.epoch;
+  }
+
+  static async open(file: string, opts: LedgerOptions = {}): Promise<Ledger> {
+    const readOnly = opts.readOnly === true;
+    const lock = readOnly ? undefined : await acquireLock(file, { waitMs: opts.lockWaitMs ?? 0 });
+    let fh: FileHandle | undefined;
+    let index: OffsetIndex | undefined;
+    try {
+      fh = await openLedgerFile(file, readOnly);
+      const scan = await locateTail(fh, file, readOnly);
+      index = scan.index;
+      const t = scan.tail;
+      if (t.torn !== undefined && !readOnly) {
+        await fh.truncate(t.end);
+        await fh.sync();
+      }
+      await index.truncate(Math.min(index.count, t.count - t.offsets.length));
+      await index.append(t.offsets, t.genesis);
+      const ledger = new Ledger(file, fh, index, lock, opts, t.count, t.end, t.head, t.genesis);
+      if (!readOnly) {
+        await ledger.initSeal();
+        for (const s of opts.sidecars ?? []) {
+          await s.open({ path: file, size: ledger.count, readHashes: (a, b) => ledger.hashes(a, b) });
+        }
+        if (t.torn !== undefined) {
+          await ledger.append({
+            kind: 'chain.recovered',
+            action: 'chain.recovered',
+            outcome: 'recovered',
+            detail: `cut ${t.torn.bytes} bytes of a torn tail at offset ${t.torn.offset}`,
+            payload: {
+              offset: t.torn.offset,
+              cut_bytes: t.torn.bytes,
+              cut_sha256: t.torn.sha256,
+              reason: t.torn.reason,
+              entries_kept: t.count,
+            },
+          });
+        }
+      }
+      return ledger;
+    } catch (err) {
+      await index?.close().catch(() => {});
+      await fh?.close().catch(() => {});
+      await lock?.release();
+      throw err;
+    }
+  }
+
+  private async initSeal(): Promise<void> {
+    const fromFile = await readSealKey(this.path);
+    const headSeal = this.headEntry?.seal;
+    const keys = this.opts.secret !== undefined ? new EpochKeys(this.opts.secret) : undefined;
+    let state = fromFile;
+    if (state === undefined && keys !== undefined) {
+      if (this.headEntry !== undefined && headSeal === undefined) {
+        throw new ChainError(
+          'BAD_KEY',
+          `ledger ${this.path} was started without seals; an operator secret cannot seal it part-way ` +
+            '(a verifier holding the secret would reject its unsealed entries). Start a new ledger to seal it.',
+          { exitCode: 2 },
+        );
+      }
+      const epoch = headSeal?.epoch ?? 0;
+      state = { epoch, key: keys.at(epoch), since: this.now() };
+      await writeSealKey(this.path, state);
+    }
+    if (state === undefined) {
+      if (headSeal !== undefined) {
+        throw new ChainError(
+          'BAD_KEY',
+          `ledger ${this.path} is sealed but its key file ${this.path}.sealkey is missing; give the operator secret ` +
+            '(GAVEL_OPERATOR_SECRET or --secret-file) to continue it',
+          { exitCode: 2 },
+        );
+      }
+      return;
+    }
+    // The ledger may be ahead of the key file (crash between the epoch entry and the key update).
+    if (headSeal !== undefined && headSeal.epoch > state.epoch) {
+      let key = state.key;
+      for (let e = state.epoch; e < headSeal.epoch; e++) key = nextKey(key);
+      state = { epoch: headSeal.epoch, key, since: this.now() };
+      await writeSealKey(this.path, state);
+    }
+    if (keys !== undefined && !Buffer.from(keys.at(state.epoch)).equals(Buffer.from(state.key))) {
+      throw new ChainError(
+        'BAD_KEY',
+        `the seal key file of ${this.path} does not belong to this operator secret`,
+        {
+          exitCode: 2,
+        },
+      );
+    }
+    this.sealState = state;
+  }
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /** Checks an input and queues it; resolves with the entry once its batch is fsynced. */
+  append(input: EntryInput): Promise<Entry> {
+    return new Promise<Entry>((resolve, reject) => {
+      try {
+        this.writable();
+        const p = this.prepare(input);
+        this.queue.push({ ...p, resolve, reject });
+        this.schedule();
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  /** Appends all or none: every input is checked before any is queued; one write and fsync for the lot. */
+  appendBatch(inputs: EntryInput[]): Promise<Entry[]> {
+    try {
+      this.writable();
+      const prepared = inputs.map((i) => this.prepare(i));
+      return Promise.all(
+        prepared.map(
+          (p) =>
+            new Promise<Entry>((resolve, reject) => {
+              this.queue.push({ ...p, resolve, reject });
+            }),
+        ),
+      ).finally(() => {}) as Promise<Entry[]>;
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      this.schedule();
+    }
+  }
+
+  private writable(): void {
+    if (this.closed) throw new ChainError('CLOSED', `ledger ${this.path} is closed`);
+    if (this.opts.readOnly) throw new ChainError('READ_ONLY', `ledger ${this.path} is open read-only`);
+    if (this.failed !== undefined) {
+      throw new ChainError(
+        'IO',
+        `ledger ${this.path} stopped accepting entries after a write failure: ${this.failed.message}`,
+        {
+          cause: this.failed,
+        },
+      );
+    }
+  }
+
+  private prepare(input: EntryInput): Omit<Pending, 'resolve' | 'reject'> {
+    const body = normalizeInput(input);
+    this.opts.validate?.(body.kind, body.payload);
+    const scanned = this.opts.scanner !== undefined ? this.opts.scanner.scan(body) : body;
+    return { body: scanned, payloadJson: canonicalJson(scanned.payload) };
+  }
+
+  private schedule(): void {
+    if (this.flushing !== undefined || this.queue.length === 0) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushLoop());
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.opts.maxBatch ?? 4096);
+        try {
+          await this.commit(batch);
+        } catch (err) {
+          this.failed = err instanceof Error ? err : new Error(String(err));
+          for (const p of batch) p.reject(err);
+          for (const p of this.queue.splice(0)) p.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private epochDue(): boolean {
+    const s = this.sealState;
+    if (s === undefined) return false;
+    const maxEntries = this.opts.sealEpochEntries ?? 1_000_000;
+    const maxMs = this.opts.sealEpochMs ?? 3_600_000;
+    return this.entriesInEpoch >= maxEntries || this.now() - s.since >= maxMs;
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const timestamp = new Date(this.now()).toISOString();
+    let prev = this.headEntry?.hash ?? ZERO_HASH;
+    let seq = this.count;
+    const lines: string[] = [];
+    const entries: Entry[] = [];
+    let newSeal: SealKeyState | undefined;
+    let seal = this.sealState;
+    const build = (body: Pending['body'], payloadJson: string): Entry => {
+      const text = new EntryText(body, payloadJson, seq, timestamp, prev);
+      let s: Seal | undefined;
+      if (seal !== undefined) s = { epoch: seal.epoch, mac: sealMac(seal.key, text.macInput(seal.epoch)) };
+      const hash = sha256Hex(text.hashInput(s));
+      lines.push(text.line(s, hash));
+      const e: Entry = { seq, timestamp, ...body, previous_hash: prev, hash };
+      if (s !== undefined) e.seal = s;
+      prev = hash;
+      seq++;
+      return e;
+    };
+    if (seal !== undefined && this.epochDue()) {
+      // The step is marked by a `seal.epoch` entry sealed under the new key; the key file is replaced
+      // only after that entry is on disk, and open() evolves a lagging key file forward.
+      newSeal = { epoch: seal.epoch + 1, key: nextKey(seal.key), since: this.now() };
+      const previous = seal.epoch;
+      seal = newSeal;
+      const body = normalizeInput({
+        kind: 'seal.epoch',
+        action: 'seal.epoch',
+        outcome: 'rotated',
+        detail: `seal epoch ${previous} -> ${newSeal.epoch}`,
+        payload: { epoch: newSeal.epoch, previous_epoch: previous },
+      });
+      this.opts.validate?.(body.kind, body.payload);
+      entries.push(build(body, canonicalJson(body.payload)));
+    }
+    for (const p of batch) entries.push(build(p.body, p.payloadJson));
+
+    const offsets: number[] = [];
+    let at = this.fileSize;
+    for (const l of lines) {
+      offsets.push(at);
+      at += Buffer.byteLength(l, 'utf8') + 1;
+    }
+    const buf = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, this.fileSize + done);
+      done += bytesWritten;
+    }
+    await this.fh.datasync();
+    const genesis = this.genesis ?? entries[0]?.hash;
+    this.genesis = genesis;
+    this.fileSize += buf.length;
+    this.count += entries.length;
+    this.headEntry = entries[entries.length - 1];
+    if (newSeal !== undefined) {
+      await writeSealKey(this.path, newSeal);
+      this.sealState = newSeal;
+      this.entriesInEpoch = 0;
+    }
+    this.entriesInEpoch += entries.length;
+    await this.index.append(offsets, genesis);
+    for (const s of this.opts.sidecars ?? []) await s.append(entries);
+    let i = newSeal !== undefined ? 1 : 0;
+    for (const p of batch) p.resolve(entries[i++] as Entry);
+  }
+
+  /** Entry `seq`, read through the offset index. */
+  async get(seq: number): Promise<Entry> {
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.count) {
+      throw new ChainError('NOT_FOUND', `the ledger has no entry ${seq} (it has ${this.count})`, {
+        exitCode: 2,
+      });
+    }
+    for await (const e of this.range(seq, seq + 1)) return e;
+    throw new ChainError('CORRUPT', `entry ${seq} could not be read`);
+  }
+
+  /** Entries [from, to) in order, streamed from their offset. */
+  async *range(from: number, to: number): AsyncIterable<Entry> {
+    const end = Math.min(to, this.count);
+    if (from >= end) return;
+    let pos = await this.index.offset(from);
+    let seq = from;
+    let carry = '';
+    const buf = Buffer.alloc(READ_CHUNK);
+    while (seq < end) {
+      const { bytesRead } = await this.fh.read(buf, 0, READ_CHUNK, pos);
+      if (bytesRead === 0) throw new ChainError('CORRUPT', `ledger ended before entry ${seq}`);
+      pos += bytesRead;
+      const text = carry + buf.toString('utf8', 0, bytesRead);
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0 && seq < end; nl = text.indexOf('\n', start)) {
+        const line = text.slice(start, nl);
+        start = nl + 1;
+        if (line.trim() === '') continue;
+        const e = JSON.parse(line) as Entry;
+        if (e.seq !== seq)
+          throw new ChainError('CORRUPT', `expected entry ${seq} at its offset, found seq ${String(e.seq)}`);
+        yield e;
+        seq++;
+      }
+      carry = text.slice(start);
+    }
+  }
+
+  async *hashes(from: number, to: number): AsyncIterable<string> {
+    for await (const e of this.range(from, to)) yield e.hash;
+  }
+
+  /** Waits for every queued append to be durable. */
+  async flush(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    for (const s of this.opts.sidecars ?? []) await s.close();
+    await this.index.close();
+    await this.fh.close();
+    await this.lock?.release();
+  }
+}
+
+async function openLedgerFile(file: string, readOnly: boolean): Promise<FileHandle> {
+  try {
+    return await open(file, readOnly ? 'r' : 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || readOnly) throw err;
+  }
+  const fh = await open(file, 'w+', 0o640);
+  const dir = await open(path.dirname(path.resolve(file)), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+  return fh;
+}
+
+/** Reads whole lines from `start`, calling `onLine(line, offset)`; returns where the last newline ended. */
+async function scanLines(
+  fh: FileHandle,
+  start: number,
+  size: number,
+  onLine: (line: string, offset: number) => boolean,
+): Promise<number> {
+  let pos = start;
+  let lineStart = start;
+  let carry = Buffer.alloc(0);
+  const buf = Buffer.alloc(READ_CHUNK);
+  while (pos < size) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(READ_CHUNK, size - pos), pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    const data =
+      carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    let from = 0;
+    for (let nl = data.indexOf(0x0a, from); nl >= 0; nl = data.indexOf(0x0a, from)) {
+      if (!onLine(data.toString('utf8', from, nl), lineStart)) return lineStart;
+      lineStart += nl - from + 1;
+      from = nl + 1;
+    }
+    carry = Buffer.from(data.subarray(from));
+  }
+  return lineStart;
+}
+
+function parseEntry(line: string): Entry | undefined {
+  try {
+    const e = JSON.parse(line) as Entry;
+    return typeof e === 'object' && e !== null && !Array.isArray(e) ? e : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds the last good entry: trusts the offset index only after checking the entry it points at,
+ * reads on from there, and classifies what follows the last good line. A torn tail is only what a
+ * crash mid-append can leave — bytes after the last newline, or unreadable last lines; an unreadable
+ * line with good entries after it is corruption, reported, never cut.
+ */
+async function locateTail(
+  fh: FileHandle,
+  file: string,
+  readOnly: boolean,
+): Promise<{ index: OffsetIndex; tail: TailScan }> {
+  const { size } = await fh.stat();
+  // The genesis entry names the ledger (and its index).
+  let genesis: string | undefined;
+  await scanLines(fh, 0, Math.min(size, 1 << 16), (line) => {
+    genesis = parseEntry(line)?.hash;
+    return false;
+  });
+  const index = await OffsetIndex.open(file, genesis, !readOnly);
+  let startSeq = 0;
+  let startOffset = 0;
+  if (index.count > 0) {
+    const n = index.count;
+    const off = await index.offset(n - 1);
+    let ok = false;
+    if (off < size) {
+      await scanLines(fh, off, size, (line) => {
+        ok = parseEntry(line)?.seq === n - 1;
+        return false;
+      });
+    }
+    if (ok) {
+      startSeq = n - 1;
+      startOffset = off;
+    } else {
+      await index.reset(genesis);
+    }
+  }
+  const indexed = index.count;
+  const offsets: number[] = [];
+  let head: Entry | undefined;
+  let count = startSeq;
+  let badAt: number | undefined;
+  let badReason = '';
+  let goodAfterBad = false;
+  const end = await scanLines(fh, startOffset, size, (line, offset) => {
+    if (line.trim() === '') return true;
+    const e = parseEntry(line);
+    const expected = count;
+    if (badAt !== undefined) {
+      if (e !== undefined) goodAfterBad = true;
+      return true;
+    }
+    if (e === undefined || e.seq !== expected || (head !== undefined && e.previous_hash !== head.hash)) {
+      badAt = offset;
+      badReason = e === undefined ? 'unreadable line' : `entry out of sequence (expected seq ${expected})`;
+      return true;
+    }
+    if (expected >= indexed) offsets.push(offset);
+    head = e;
+    count = expected + 1;
+    return true;
+  });
+  if (goodAfterBad && badAt !== undefined) {
+    throw new ChainError(
+      'CORRUPT',
+      `ledger ${file} has an unreadable or out-of-sequence line at byte ${badAt} followed by further entries; ` +
+        'this is not a torn write. Run `gavel audit verify` to find the damage; nothing was changed.',
+      { exitCode: 2 },
+    );
+  }
+  const cutFrom = badAt ?? end;
+  let torn: TailScan['torn'];
+  if (cutFrom < size) {
+    const cut = Buffer.alloc(size - cutFrom);
+    await fh.read(cut, 0, cut.length, cutFrom);
+    torn = {
+      offset: cutFrom,
+      bytes: cut.length,
+      sha256: createHash('sha256').update(cut).digest('hex'),
+      reason: badAt !== undefined ? badReason : 'no trailing newline',
+    };
+  }
+  if (head !== undefined) checkHash(head, file);
+  return { index, tail: { count, end: cutFrom, head, genesis, torn, offsets } };
+}
+
+/** The head is what every new entry links to: its hash must be its own. */
+function checkHash(e: Entry, file: string): void {
+  const { hashInput } = canonicalForms(e as unknown as Record<string, unknown>);
+  if (sha256Hex(hashInput) !== e.hash) {
+    throw new ChainError(
+      'CORRUPT',
+      `the last entry of ${file} (seq ${e.seq}) does not hash to its stored hash; refusing to extend a damaged ledger. ` +
+        'Run `gavel audit verify`.',
+      { exitCode: 2 },
+    );
+  }
+}

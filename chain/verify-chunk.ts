@@ -4,11 +4,47 @@
 // continuity. What crosses chunk boundaries (the first entry's link and seq) is left to the
 // sequential pass in verify-parallel.ts. Order of checks per entry follows the MO§ES verifier:
 // hash first, then the link (MOSES-FORMAT.md "verify").
-// Integration note: the ledger part's chain/verify.ts owns the full per-entry rules (seals, epochs);
-// when it exports a chunk function with this result shape, verify-worker.ts should call it instead.
-import { computeEntryHash } from './proof-file.js';
+// Seals (chain/seal.ts): a ledger is sealed throughout or not at all; epochs never go back and step
+// up by one only at a `seal.epoch` entry; with the operator secret every MAC is recomputed. What
+// crosses a chunk boundary (the first entry's seal against the previous chunk's last) is left to the
+// sequential pass, like links.
+import { canonicalForms } from './entry.js';
+import { sha256Hex } from './hash.js';
+import { EpochKeys, macEquals, sealMac } from './seal.js';
 
-export type ChunkFailureKind = 'parse' | 'hash' | 'link' | 'seq';
+export type ChunkFailureKind = 'parse' | 'hash' | 'link' | 'seq' | 'seal';
+
+/** What the sequential pass needs of an entry's seal: whether it has one, its epoch, its kind. */
+export interface SealInfo {
+  sealed: boolean;
+  epoch: number;
+  /** The entry is a well-formed `seal.epoch` step to `epoch`. */
+  step: boolean;
+}
+
+export interface ChunkOptions {
+  wantHashes?: boolean;
+  /** Operator secret: recompute every seal's MAC (counts as a keyed check). */
+  secret?: string;
+}
+
+/** `next` may follow `prev`: same sealed-ness, same epoch, or one step up at a seal.epoch entry. */
+export function sealFollows(prev: SealInfo, next: SealInfo): boolean {
+  if (prev.sealed !== next.sealed) return false;
+  if (!next.sealed) return true;
+  return next.epoch === prev.epoch || (next.epoch === prev.epoch + 1 && next.step);
+}
+
+function sealInfo(e: Record<string, unknown>): SealInfo | undefined {
+  const seal = e.seal;
+  if (seal === undefined) return { sealed: false, epoch: 0, step: false };
+  if (typeof seal !== 'object' || seal === null) return undefined;
+  const { epoch, mac } = seal as { epoch?: unknown; mac?: unknown };
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) return undefined;
+  if (typeof mac !== 'string' || !/^[0-9a-f]{64}$/.test(mac)) return undefined;
+  const payload = e.payload as { epoch?: unknown } | undefined;
+  return { sealed: true, epoch, step: e.kind === 'seal.epoch' && payload?.epoch === epoch };
+}
 
 export interface ChunkResult {
   /** Sequence number of this chunk in the file (assigned by the reader). */
@@ -21,13 +57,32 @@ export interface ChunkResult {
   lastSeq: unknown;
   /** With `wantHashes`: the raw 32-byte entry hashes of the chunk's entries, in order. */
   hashes?: Uint8Array;
+  firstSeal?: SealInfo;
+  lastSeal?: SealInfo;
+  /** Seal MACs recomputed with the operator secret. */
+  keyedChecks: number;
   /** The first failure inside the chunk, by 0-based position in the chunk. */
   failure?: { at: number; kind: ChunkFailureKind };
 }
 
 const NEWLINE = 0x0a;
 
-export function checkChunk(chunk: number, bytes: Uint8Array, wantHashes = false): ChunkResult {
+const keyCache = new Map<string, EpochKeys>();
+
+function epochKeys(secret: string): EpochKeys {
+  let k = keyCache.get(secret);
+  if (k === undefined) {
+    keyCache.clear();
+    k = new EpochKeys(secret);
+    keyCache.set(secret, k);
+  }
+  return k;
+}
+
+export function checkChunk(chunk: number, bytes: Uint8Array, opts: ChunkOptions | boolean = {}): ChunkResult {
+  const o: ChunkOptions = typeof opts === 'boolean' ? { wantHashes: opts } : opts;
+  const wantHashes = o.wantHashes === true;
+  const keys = o.secret !== undefined ? epochKeys(o.secret) : undefined;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   const r: ChunkResult = {
     chunk,
@@ -36,10 +91,12 @@ export function checkChunk(chunk: number, bytes: Uint8Array, wantHashes = false)
     firstSeq: undefined,
     lastHash: undefined,
     lastSeq: undefined,
+    keyedChecks: 0,
   };
   let start = 0;
   let prevHash: string | undefined;
   let prevSeq: unknown;
+  let prevSeal: SealInfo | undefined;
   const hashes: string[] = [];
   while (start < text.length) {
     let end = text.indexOf('\n', start);
@@ -56,7 +113,14 @@ export function checkChunk(chunk: number, bytes: Uint8Array, wantHashes = false)
       r.failure = { at, kind: 'parse' };
       return r;
     }
-    if (typeof e.hash !== 'string' || computeEntryHash(e) !== e.hash) {
+    let forms: ReturnType<typeof canonicalForms>;
+    try {
+      forms = canonicalForms(e);
+    } catch {
+      r.failure = { at, kind: 'hash' };
+      return r;
+    }
+    if (typeof e.hash !== 'string' || sha256Hex(forms.hashInput) !== e.hash) {
       r.failure = { at, kind: 'hash' };
       return r;
     }
@@ -81,6 +145,27 @@ export function checkChunk(chunk: number, bytes: Uint8Array, wantHashes = false)
         return r;
       }
     }
+    // Seals: checked after the link, as MO§ES checks attestations last.
+    const si = sealInfo(e);
+    if (si === undefined || (keys !== undefined && !si.sealed)) {
+      r.failure = { at, kind: 'seal' };
+      return r;
+    }
+    if (at === 0) r.firstSeal = si;
+    else if (prevSeal !== undefined && !sealFollows(prevSeal, si)) {
+      r.failure = { at, kind: 'seal' };
+      return r;
+    }
+    if (keys !== undefined) {
+      const mac = (e.seal as { mac: string }).mac;
+      if (forms.macInput === undefined || !macEquals(sealMac(keys.at(si.epoch), forms.macInput), mac)) {
+        r.failure = { at, kind: 'seal' };
+        return r;
+      }
+      r.keyedChecks++;
+    }
+    prevSeal = si;
+    r.lastSeal = si;
     prevHash = e.hash;
     prevSeq = e.seq;
     r.lastHash = e.hash;

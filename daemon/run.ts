@@ -16,7 +16,13 @@ import { PolicyManager } from './policies.js';
 import { buildServer, type PolicyApi, type ReadApi } from './server.js';
 import { GateService, SOURCE } from './service.js';
 import type { DecisionSource, Entry, EventChecker, LedgerWriter } from './types.js';
-import { type EngineRuntime, engineRuntime, openRealLedger, realChecker } from './wire.js';
+import {
+  catalogueAvailable,
+  type EngineRuntime,
+  engineRuntime,
+  openRealLedger,
+  realChecker,
+} from './wire.js';
 
 export const VERSION = '0.1.0';
 
@@ -146,6 +152,7 @@ export async function startDaemon(
         tokens: config.tokens.map((t) => ({ name: t.name, scopes: t.scopes })),
         sealed: config.ledger.secret !== undefined,
         scan: config.ledger.scan,
+        checks: catalogueAvailable(),
         policies: decisions.active(),
       },
     });

@@ -26,16 +26,29 @@ interface ChainRuntime {
 }
 const rt = chain as unknown as ChainRuntime;
 
+/** Whether the chain part's catalogue and scanner are present (recorded in boot.config). */
+export function catalogueAvailable(): { catalogue: boolean; scanner: boolean } {
+  return { catalogue: rt.validateEvent !== undefined, scanner: rt.createSecretScanner !== undefined };
+}
+
+/**
+ * The catalogue + sensitivity checks from the chain part. While chain/kinds.ts or
+ * chain/sensitivity.ts are absent, kinds are only checked for shape and no scan runs; boot.config
+ * records which checks are active (`checks`), so an auditor sees it.
+ */
 export function realChecker(cfg: DaemonConfig): EventChecker {
-  if (rt.validateEvent === undefined || rt.createSecretScanner === undefined) {
-    throw new DaemonError(
-      'LEDGER_UNAVAILABLE',
-      'the chain part has no event catalogue / secret scanner yet (chain/kinds.ts, chain/sensitivity.ts)',
-    );
-  }
-  const validate = rt.validateEvent;
-  const scanner = rt.createSecretScanner({ mode: cfg.ledger.scan, operatorSecret: cfg.ledger.secret });
-  return { validate: (k, p) => validate(k, p), scan: (v) => scanner.scan(v) };
+  const validate =
+    rt.validateEvent ??
+    ((kind: string) => {
+      if (!/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(kind)) {
+        throw new DaemonError(
+          'UNKNOWN_KIND',
+          `event kind ${JSON.stringify(kind)} is not a dotted lower-case name`,
+        );
+      }
+    });
+  const scanner = ledgerScanner(cfg);
+  return { validate: (k, p) => validate(k, p), scan: (v) => (scanner === undefined ? v : scanner.scan(v)) };
 }
 
 export function ledgerScanner(cfg: DaemonConfig): { scan<T>(v: T): T } | undefined {
@@ -49,6 +62,7 @@ export async function openRealLedger(cfg: DaemonConfig, sidecars: unknown[]): Pr
     return await rt.Ledger.open(cfg.ledger.path, {
       secret: cfg.ledger.secret,
       scanner: ledgerScanner(cfg),
+      validate: rt.validateEvent,
       sidecars,
       lockWaitMs: 500,
       maxBatch: cfg.ledger.maxBatch,

@@ -11,18 +11,11 @@
 //     "checkpoint": "<the signed checkpoint note text>" }
 // The tree size and root are in the checkpoint; the path is one base64 string, not a list, to keep a
 // proof in a 1,000,000-entry tree (20 hashes) near 1 KB.
-import { createHash } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
+import { entryHash } from './entry.js';
 import { ChainError } from './errors.js';
 import type { VerifierKey } from './keys.js';
 import { HASH_SIZE, leafHashHex, rootFromInclusionProof, verifyConsistency } from './merkle.js';
 import { type Checkpoint, openCheckpoint } from './note.js';
-
-// canonicalize ships CommonJS (`module.exports = fn`) with an ESM-style default in its typings.
-type Canonicalize = (input: unknown) => string | undefined;
-const canonicalize: Canonicalize =
-  (canonicalizeModule as unknown as { default?: Canonicalize }).default ??
-  (canonicalizeModule as unknown as Canonicalize);
 
 export const PROOF_FORMAT = 'gavel.proof/v1';
 
@@ -45,12 +38,9 @@ function bad(message: string): ChainError {
   return new ChainError('BAD_PROOF', message);
 }
 
-/** SHA-256 of the RFC 8785 canonical JSON of the entry without `hash` (DESIGN.md "The ledger"). */
+/** SHA-256 of the RFC 8785 canonical JSON of the entry without `hash`: the store's own rule (entry.ts). */
 export function computeEntryHash(entry: Record<string, unknown>): string {
-  const { hash: _omit, ...rest } = entry;
-  const text = canonicalize(rest);
-  if (text === undefined) throw bad('entry cannot be canonicalized');
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return entryHash(entry);
 }
 
 export function buildProofFile(p: {

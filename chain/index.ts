@@ -10,6 +10,7 @@ export {
   type Seal,
 } from './entry.js';
 export { ChainError, type ChainErrorCode } from './errors.js';
+export { detectLedgerFormat, formatRecentLine, type LedgerFormat } from './format.js';
 export { sha256Hex, ZERO_HASH } from './hash.js';
 // The ledger itself: entries, canonical form, seals, the lock and the store.
 export { canonicalJson } from './jcs.js';
@@ -43,6 +44,20 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from './merkle.js';
+export {
+  appendMosesEntry,
+  MOSES_ANCHOR,
+  MOSES_DEFAULT_LEDGER,
+  MOSES_DEFAULT_STATE,
+  type MosesLogFields,
+  mosesAttestation,
+  mosesEntryHash,
+  pyDumps,
+  pythonUtcNow,
+  recentMoses,
+  type VerifyReport,
+  verifyMosesLedger,
+} from './moses.js';
 export {
   type Checkpoint,
   cosignNote,

@@ -1,5 +1,6 @@
 // Every command group of the CLI. Each group file registers its flags and lazily imports its code.
 import type { Command } from 'commander';
+import { register as audit } from './audit.js';
 import { register as config } from './config.js';
 import { register as daemon } from './daemon.js';
 import { register as daemonClient } from './daemon-client.js';
@@ -12,4 +13,4 @@ export type RegisterCommands = (program: Command) => void;
 // `proofs` adds subcommands to the `audit` group (and stands in for it while it is absent): keep it
 // LAST, after the group that registers `audit`, or commander sees `audit` twice. `daemonClient`
 // (daemon engineer) only adds to `policy`, `gate` and `audit` whatever they lack: after proofs.
-export const commandGroups: RegisterCommands[] = [keys, daemon, config, status, proofs, daemonClient];
+export const commandGroups: RegisterCommands[] = [audit, keys, daemon, config, status, proofs, daemonClient];

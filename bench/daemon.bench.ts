@@ -205,7 +205,11 @@ export async function run(): Promise<BenchResult[]> {
     // Boot to ready with a 1,000,000-entry ledger (the caches beside it built by a first open).
     const big = setup(undefined);
     try {
-      const l = await Ledger.open(big.ledger, { sidecars: [new chain.TreeSidecar()], maxBatch: 10000 });
+      const l = await Ledger.open(big.ledger, {
+        secret: 'bench-operator-secret-0123456789',
+        sidecars: [new chain.TreeSidecar()],
+        maxBatch: 10000,
+      });
       for (let i = 0; i < 100; i++) {
         await l.appendBatch(
           Array.from({ length: 10000 }, (_, k) => ({

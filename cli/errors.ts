@@ -35,7 +35,12 @@ export function exitCodeFor(err: unknown): number {
 export function formatError(err: unknown): string {
   if (err instanceof Error) {
     const code = isCoded(err) && err.code !== 'USAGE' ? ` [${err.code}]` : '';
-    return `gavel: ${err.message}${code}`;
+    // The daemon is the ledger's only writer while it runs: point at the client path.
+    const hint =
+      isCoded(err) && err.code === 'LOCKED'
+        ? '\n  a gavel daemon (or another writer) holds this ledger: ask it instead with --daemon (e.g. gavel audit log --daemon, gavel gate eval GATE --daemon)'
+        : '';
+    return `gavel: ${err.message}${code}${hint}`;
   }
   return `gavel: ${String(err)}`;
 }

@@ -1,6 +1,7 @@
 // `gavel audit log|verify|recent`: the ledger from the command line, in gavel's native format or the
 // MO§ES format (`--format`), with the MO§ES script's own messages and exit codes.
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -12,7 +13,10 @@ export function register(program: Command): void {
   audit
     .command('log')
     .description('Append one entry; prints "[AUDIT] Entry logged. Hash: <16 hex>..."')
-    .requiredOption('--ledger <file>', 'ledger file (created when missing)')
+    .option('--ledger <file>', 'ledger file (created when missing); or --daemon')
+    .option('--daemon', 'append through the running daemon (recorded as the token identity)', false)
+    .option('--socket <path>', 'with --daemon: socket (default $GAVEL_SOCKET or /run/gavel/gavel.sock)')
+    .option('--token-file <file>', 'with --daemon: API token file (default $GAVEL_TOKEN)')
     .requiredOption('--action <action>', 'what was done')
     .option('--format <format>', 'native | moses (default: what the ledger already is; native for a new one)')
     .option('--agent <agent>', 'who did it')
@@ -30,6 +34,9 @@ export function register(program: Command): void {
     .option('--wait <ms>', 'how long to wait for another writer to finish', '10000')
     .option('--json', 'print the entry as JSON', false)
     .action(async (opts) => {
+      if (opts.daemon) return (await import('../daemon/remote.js')).auditLogViaDaemon(opts);
+      if (opts.ledger === undefined)
+        throw new UsageError('give --ledger FILE, or --daemon to ask the running daemon');
       const m = await import('../audit/commands.js');
       await m.logCommand(opts);
     });
@@ -58,10 +65,16 @@ export function register(program: Command): void {
   audit
     .command('recent')
     .description('List the last entries, oldest first, in the MO§ES line format')
-    .requiredOption('--ledger <file>', 'ledger file')
+    .option('--ledger <file>', 'ledger file; or --daemon')
+    .option('--daemon', 'ask the running daemon', false)
+    .option('--socket <path>', 'with --daemon: socket (default $GAVEL_SOCKET or /run/gavel/gavel.sock)')
+    .option('--token-file <file>', 'with --daemon: API token file (default $GAVEL_TOKEN)')
     .option('--n <n>', 'how many', '10')
     .option('--json', 'print the entries as JSON lines', false)
     .action(async (opts) => {
+      if (opts.daemon) return (await import('../daemon/remote.js')).auditRecentViaDaemon(opts);
+      if (opts.ledger === undefined)
+        throw new UsageError('give --ledger FILE, or --daemon to ask the running daemon');
       const m = await import('../audit/commands.js');
       await m.recentCommand(opts);
     });

@@ -1,6 +1,6 @@
-// Daemon-client commands: `gavel policy deploy|sign|rollback|veto` (governed deployment through the
-// daemon), and `--daemon` forms `gavel gate eval --daemon` / `gavel audit log --daemon` when the
-// groups that own `gate` and `audit` have not registered those subcommands themselves.
+// Daemon-client commands: `gavel policy deploy|add-signatures|rollback|veto` (governed deployment
+// through the daemon), and `gavel gate eval --daemon` when the group that owns `gate` has not
+// registered `eval` itself. (`audit log|recent --daemon` are options of the audit group's commands.)
 import type { Command } from 'commander';
 import { addDaemonOptions } from './status.js';
 
@@ -74,17 +74,6 @@ export function register(program: Command): void {
       .action(async (g: string, opts) => {
         const m = await import('../daemon/remote.js');
         await m.gateEvalViaDaemon(g, opts);
-      });
-  }
-  const audit = group(program, 'audit', 'Ledger audit');
-  if (!has(audit, 'log')) {
-    addDaemonOptions(audit.command('log').description('Recent ledger entries (through the daemon: --daemon)'))
-      .option('--daemon', 'ask the running daemon', false)
-      .option('-n <count>', 'how many', '20')
-      .option('--json', 'print JSON', false)
-      .action(async (opts) => {
-        const m = await import('../daemon/remote.js');
-        await m.auditLogViaDaemon(opts);
       });
   }
 }

@@ -2,9 +2,9 @@
 // so while it runs the CLI asks it instead of opening the ledger.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatRecentLine } from '../../chain/index.js';
 import { UsageError } from '../errors.js';
 import { type ConnectOpts, connect, print } from './connect.js';
-import { formatRecentLine } from './format.js';
 
 export interface GateEvalOpts extends ConnectOpts {
   effect?: string;
@@ -69,14 +69,53 @@ export async function gateEvalViaDaemon(gate: string, o: GateEvalOpts): Promise<
   }
 }
 
-export async function auditLogViaDaemon(o: ConnectOpts & { n?: string; json?: boolean }): Promise<void> {
-  const n = o.n === undefined ? 20 : Number(o.n);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError('-n must be 1..1000');
+/** `gavel audit log --daemon`: the entry is appended by the daemon, recorded under the token's identity. */
+export async function auditLogViaDaemon(
+  o: ConnectOpts & {
+    action: string;
+    agent?: string;
+    detail?: string;
+    outcome?: string;
+    kind?: string;
+    mode?: string;
+    posture?: string;
+    payload?: string;
+    json?: boolean;
+  },
+): Promise<void> {
+  let payload: Record<string, unknown> | undefined;
+  if (o.payload !== undefined) {
+    try {
+      payload = JSON.parse(o.payload) as Record<string, unknown>;
+    } catch {
+      throw new UsageError('--payload must be a JSON object');
+    }
+  }
+  const c = connect(o);
+  try {
+    const body: Record<string, unknown> & { kind: string } = {
+      kind: o.kind ?? 'moses.log',
+      action: o.action,
+    };
+    for (const k of ['agent', 'detail', 'outcome', 'mode', 'posture'] as const)
+      if (o[k] !== undefined) body[k] = o[k];
+    if (payload !== undefined) body.payload = payload;
+    const r = await c.appendEvent(body);
+    print(o.json === true, r, `[AUDIT] Entry logged. Hash: ${r.hash.slice(0, 16)}... (entry ${r.seq})`);
+  } finally {
+    c.close();
+  }
+}
+
+/** `gavel audit recent --daemon`. */
+export async function auditRecentViaDaemon(o: ConnectOpts & { n?: string; json?: boolean }): Promise<void> {
+  const n = o.n === undefined ? 10 : Number(o.n);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError('--n must be 1..1000');
   const c = connect(o);
   try {
     const r = await c.recent(n);
-    if (o.json) print(true, r.entries, '');
-    else for (const e of r.entries) process.stdout.write(`${formatRecentLine(e)}\n`);
+    for (const e of r.entries)
+      process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatRecentLine(e)}\n`);
   } finally {
     c.close();
   }

@@ -1,7 +1,7 @@
 // The daemon as a real process on the real ledger: boot entries, CLI through the socket, SIGHUP,
 // SIGTERM exits 0 with everything fsynced, a second writer refused, insecure secrets refused.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as chain from '../../chain/index.js';
@@ -39,18 +39,44 @@ describe('daemon process', () => {
         });
         expect(st.status, st.stderr).toBe(0);
         expect(JSON.parse(st.stdout)).toMatchObject({ ready: true, identity: 'auditor' });
-        const log = spawnSync(
+        const rec = spawnSync(
           process.execPath,
-          ['bin/gavel.js', 'audit', 'log', '--daemon', '-n', '4', '--json'],
+          ['bin/gavel.js', 'audit', 'recent', '--daemon', '--n', '4', '--json'],
           { encoding: 'utf8', env },
         );
-        expect(log.status, log.stderr).toBe(0);
-        expect((JSON.parse(log.stdout) as { kind: string }[]).map((e) => e.kind)).toEqual([
+        expect(rec.status, rec.stderr).toBe(0);
+        const recent = rec.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { kind: string });
+        expect(recent.map((e) => e.kind)).toEqual([
           'boot.init',
           'boot.config',
           'boot.services',
           'boot.ready',
         ]);
+        // the CLI appends through the daemon, as the token's identity; it cannot claim another agent
+        const agentEnv = { ...env, GAVEL_TOKEN: TOKENS.agent };
+        const log = spawnSync(
+          process.execPath,
+          ['bin/gavel.js', 'audit', 'log', '--daemon', '--action', 'deploy-app', '--detail', 'v2', '--json'],
+          {
+            encoding: 'utf8',
+            env: agentEnv,
+          },
+        );
+        expect(log.status, log.stderr).toBe(0);
+        expect((JSON.parse(log.stdout) as { seq: number }).seq).toBeGreaterThan(3);
+        const spoof = spawnSync(
+          process.execPath,
+          ['bin/gavel.js', 'audit', 'log', '--daemon', '--action', 'x', '--agent', 'operator'],
+          {
+            encoding: 'utf8',
+            env: agentEnv,
+          },
+        );
+        expect(spoof.status).not.toBe(0);
+        expect(spoof.stderr).toMatch(/cannot record agent "operator"/);
         // a second daemon on the same ledger is refused by the ledger lock, with a message
         const second = makeConfig();
         const p2 = await spawnDaemon(second.file, { GAVEL_LEDGER_PATH: c.ledger });
@@ -69,6 +95,7 @@ describe('daemon process', () => {
       const kinds = lines(c.ledger).map((e) => e.kind);
       expect(kinds.slice(0, 4)).toEqual(['boot.init', 'boot.config', 'boot.services', 'boot.ready']);
       expect(lines(c.ledger).some((e) => e.kind === 'boot.config' && e.action === 'reload')).toBe(true);
+      expect(lines(c.ledger).find((e) => e.action === 'deploy-app')?.agent).toBe('agent-1');
       expect(readFileSync(c.ledger, 'utf8')).not.toContain('operator-secret-for-tests');
       const v = await chain.verifyLedgerParallel(c.ledger, { threads: 0 });
       expect(v.ok, v.message).toBe(true);

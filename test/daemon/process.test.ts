@@ -28,7 +28,9 @@ describe('daemon process', () => {
   it.skipIf(!hasLedger)(
     'boots with boot.* entries, serves the CLI, reloads on SIGHUP, exits 0 on SIGTERM',
     async () => {
-      const c = makeConfig();
+      const key = chain.generateSigner('test.example/gavel');
+      const c = makeConfig('[checkpoint]\nkey_file = "cp.key"\n');
+      writeFileSync(join(c.dir, 'cp.key'), chain.formatSignerKey(key), { mode: 0o600 });
       const p = await spawnDaemon(c.file, {}, c.socket);
       try {
         expect(statSync(c.socket).mode & 0o777).toBe(0o660);
@@ -85,8 +87,17 @@ describe('daemon process', () => {
         p.child.kill('SIGHUP');
         await new Promise((r) => setTimeout(r, 500));
         const cl = new DaemonClient({ socket: c.socket, token: TOKENS.reader });
-        const cp = await cl.verify();
-        expect(cp.ok).toBe(true);
+        const vr = await cl.verify();
+        expect(vr.ok).toBe(true);
+        // a signed checkpoint and an inclusion proof that an offline auditor can check
+        const cp = await cl.checkpoint();
+        expect(cp.size).toBeGreaterThanOrEqual(5);
+        expect(chain.openCheckpoint(cp.note, [key]).size).toBe(cp.size);
+        const { proof } = await cl.proof(2);
+        const checked = chain.checkProofFile(proof, [key]);
+        expect(checked.index).toBe(2);
+        expect(checked.entry.kind).toBe('boot.services');
+        await expect(cl.proof(10_000)).rejects.toMatchObject({ code: 'NOT_FOUND' });
         cl.close();
       } finally {
         p.child.kill('SIGTERM');

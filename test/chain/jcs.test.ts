@@ -1,0 +1,131 @@
+// RFC 8785 conformance of chain/jcs.ts: the RFC's own examples (§3.2.2, §3.2.3, Appendix B) and a
+// differential run against the `canonicalize` package (by an RFC 8785 author) on random documents.
+import canonicalize from 'canonicalize';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../chain/jcs.js';
+
+const fromBits = (hex: string) => Buffer.from(hex, 'hex').readDoubleBE(0);
+
+describe('RFC 8785 canonical JSON', () => {
+  it('serializes the §3.2.2 example exactly', () => {
+    const input = JSON.parse(
+      '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], ' +
+        '"string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/", "literals": [null, true, false]}',
+    );
+    expect(canonicalJson(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' +
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+  });
+
+  it('sorts members by UTF-16 code units (§3.2.3)', () => {
+    const input = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
+    const keys = Object.keys(JSON.parse(canonicalJson(input)) as object);
+    // JSON.parse reorders the integer-like "1"; compare the text order instead.
+    const text = canonicalJson(input);
+    const order = ['\\r', '1', '\u0080', 'ö', '€', '😀', '\ufb33'].map((k) => text.indexOf(`"${k}"`));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(keys).toHaveLength(7);
+  });
+
+  it('formats the Appendix B numbers', () => {
+    const table: [string, string][] = [
+      ['0000000000000000', '0'],
+      ['8000000000000000', '0'],
+      ['0000000000000001', '5e-324'],
+      ['8000000000000001', '-5e-324'],
+      ['7fefffffffffffff', '1.7976931348623157e+308'],
+      ['ffefffffffffffff', '-1.7976931348623157e+308'],
+      ['4340000000000000', '9007199254740992'],
+      ['c340000000000000', '-9007199254740992'],
+      ['4430000000000000', '295147905179352830000'],
+      ['44b52d02c7e14af5', '9.999999999999997e+22'],
+      ['44b52d02c7e14af6', '1e+23'],
+      ['44b52d02c7e14af7', '1.0000000000000001e+23'],
+      ['444b1ae4d6e2ef4e', '999999999999999700000'],
+      ['444b1ae4d6e2ef4f', '999999999999999900000'],
+      ['444b1ae4d6e2ef50', '1e+21'],
+      ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
+      ['3eb0c6f7a0b5ed8d', '0.000001'],
+      ['41b3de4355555553', '333333333.3333332'],
+      ['41b3de4355555554', '333333333.33333325'],
+      ['41b3de4355555555', '333333333.3333333'],
+      ['41b3de4355555556', '333333333.3333334'],
+      ['41b3de4355555557', '333333333.33333343'],
+      ['becbf647612f3696', '-0.0000033333333333333333'],
+      ['43143ff3c1cb0959', '1424953923781206.2'],
+    ];
+    for (const [bits, want] of table) expect(canonicalJson(fromBits(bits)), bits).toBe(want);
+  });
+
+  it('refuses what has no I-JSON form: NaN, infinities, lone surrogates, BigInt', () => {
+    for (const bad of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      { a: Number.NEGATIVE_INFINITY },
+      'x\ud800y',
+      { '\udc00': 1 },
+      1n,
+    ]) {
+      expect(() => canonicalJson(bad)).toThrow(/cannot canonicalize/);
+    }
+  });
+
+  it('agrees with the canonicalize package on 5,000 random documents', () => {
+    let seed = 42;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const chars = [
+      'a',
+      'Z',
+      '0',
+      ' ',
+      '"',
+      '\\',
+      '\n',
+      '\t',
+      '\u0001',
+      '\u001f',
+      '\u007f',
+      'é',
+      '€',
+      '😀',
+      '\u2028',
+      '日',
+    ];
+    const str = () =>
+      Array.from({ length: Math.floor(rnd() * 8) }, () => chars[Math.floor(rnd() * chars.length)]).join('');
+    const value = (depth: number): unknown => {
+      const r = rnd();
+      if (depth > 3 || r < 0.3) {
+        const k = Math.floor(rnd() * 6);
+        return [
+          null,
+          true,
+          false,
+          str(),
+          (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20),
+          Math.floor(rnd() * 1e6),
+        ][k];
+      }
+      if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
+      const o: Record<string, unknown> = {};
+      for (let i = Math.floor(rnd() * 5); i > 0; i--) o[str()] = value(depth + 1);
+      return o;
+    };
+    for (let i = 0; i < 5000; i++) {
+      const v = value(0);
+      expect(canonicalJson(v)).toBe(canonicalize(v));
+    }
+  });
+});

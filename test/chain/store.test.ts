@@ -1,0 +1,239 @@
+// The append-only store: durability rules, recovery, the index, the lock, seals.
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalJson, Ledger, sha256Hex, verifyLedgerParallel } from '../../chain/index.js';
+import { tempDir } from '../helpers/run.js';
+
+let t: ReturnType<typeof tempDir>;
+let file: string;
+beforeEach(() => {
+  t = tempDir('store');
+  file = path.join(t.dir, 'ledger.jsonl');
+});
+afterEach(() => t.cleanup());
+
+const lines = () =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+
+describe('Ledger', () => {
+  it('writes canonical, hash-chained lines and reads any seq back through the index', async () => {
+    const l = await Ledger.open(file);
+    const es = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => l.append({ kind: 'test.event', detail: `n${i}`, payload: { i } })),
+    );
+    expect(es.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const batch = await l.appendBatch([{ kind: 'a' }, { kind: 'b', payload: { x: [1, 'two'] } }]);
+    expect(batch.map((e) => e.seq)).toEqual([50, 51]);
+    expect(l.size).toBe(52);
+    await l.close();
+    const ls = lines();
+    expect(ls).toHaveLength(52);
+    for (const [i, line] of ls.entries()) {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      expect(canonicalJson(e)).toBe(line);
+      const { hash, ...rest } = e;
+      expect(sha256Hex(canonicalJson(rest))).toBe(hash);
+      expect(e.previous_hash).toBe(
+        i === 0 ? '0'.repeat(64) : (JSON.parse(ls[i - 1] as string) as { hash: string }).hash,
+      );
+    }
+    const r = await Ledger.open(file, { readOnly: true });
+    expect((await r.get(37)).detail).toBe('n37');
+    expect((await r.get(51)).payload).toEqual({ x: [1, 'two'] });
+    const got = [];
+    for await (const e of r.range(10, 13)) got.push(e.seq);
+    expect(got).toEqual([10, 11, 12]);
+    await expect(r.get(52)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await r.close();
+  });
+
+  it('rejects a bad input alone, without writing it or breaking the batch around it', async () => {
+    const l = await Ledger.open(file);
+    const results = await Promise.allSettled([
+      l.append({ kind: 'ok.one' }),
+      l.append({ kind: '' }),
+      l.append({ kind: 'bad.payload', payload: { n: Number.NaN } }),
+      l.append({ kind: 'bad.type', detail: 7 as unknown as string }),
+      l.append({ kind: 'ok.two' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(l.size).toBe(2);
+    await l.close();
+    expect(lines()).toHaveLength(2);
+  });
+
+  it('cuts a torn tail on open and records what was cut in a chain.recovered entry', async () => {
+    const l = await Ledger.open(file);
+    for (let i = 0; i < 5; i++) await l.append({ kind: 'test.event' });
+    await l.close();
+    appendFileSync(file, '{"action":"torn","hash":"ab');
+    const r = await Ledger.open(file);
+    expect(r.size).toBe(6);
+    const rec = r.head!;
+    expect(rec.kind).toBe('chain.recovered');
+    expect(rec.payload).toMatchObject({ cut_bytes: 27, reason: 'no trailing newline', entries_kept: 5 });
+    expect(rec.payload.cut_sha256).toBe(sha256Hex('{"action":"torn","hash":"ab'));
+    await r.close();
+    expect((await verifyLedgerParallel(file, { threads: 0 })).ok).toBe(true);
+  });
+
+  it('cuts unreadable last lines but refuses to cut a bad line that good entries follow', async () => {
+    const l = await Ledger.open(file);
+    for (let i = 0; i < 3; i++) await l.append({ kind: 'test.event' });
+    await l.close();
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, `${good}garbage\n`);
+    const r = await Ledger.open(file);
+    expect(r.head?.kind).toBe('chain.recovered');
+    expect(r.head?.payload.reason).toBe('unreadable line');
+    await r.close();
+    const ls = lines();
+    writeFileSync(file, `${ls.slice(0, 1).join('\n')}\nnot json\n${ls.slice(1).join('\n')}\n`);
+    const before = readFileSync(file);
+    await expect(Ledger.open(file)).rejects.toMatchObject({ code: 'CORRUPT' });
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('rebuilds a missing, stale or foreign offset index', async () => {
+    const l = await Ledger.open(file);
+    for (let i = 0; i < 20; i++) await l.append({ kind: 'test.event', detail: `d${i}` });
+    await l.close();
+    const idx = `${file}.idx`;
+    const ok = readFileSync(idx);
+    for (const damage of [
+      () => unlinkSync(idx),
+      () => truncateSync(idx, 16 + 8 * 7 + 3),
+      () => writeFileSync(idx, Buffer.concat([ok.subarray(0, 16), Buffer.alloc(ok.length - 16, 0x11)])),
+      () => writeFileSync(idx, Buffer.concat([Buffer.from('GVLIDX01'), Buffer.alloc(8, 9), ok.subarray(16)])),
+    ]) {
+      damage();
+      const r = await Ledger.open(file);
+      expect(r.size).toBe(20);
+      expect((await r.get(13)).detail).toBe('d13');
+      await r.append({ kind: 'after' });
+      expect((await r.get(20)).kind).toBe('after');
+      await r.close();
+      const again = await Ledger.open(file, { readOnly: true });
+      expect((await again.get(19)).detail).toBe('d19');
+      await again.close();
+      truncateSync(file, readFileSync(file, 'utf8').lastIndexOf('\n', readFileSync(file).length - 2) + 1);
+    }
+  });
+
+  it('holds one writer at a time and breaks a lock left by a dead process', async () => {
+    const a = await Ledger.open(file);
+    await expect(Ledger.open(file, { lockWaitMs: 50 })).rejects.toMatchObject({ code: 'LOCKED' });
+    const reader = await Ledger.open(file, { readOnly: true });
+    await reader.close();
+    await a.close();
+    writeFileSync(`${file}.lock`, '999999999 \n');
+    const b = await Ledger.open(file, { lockWaitMs: 0 });
+    await b.append({ kind: 'x' });
+    await b.close();
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+});
+
+describe('seals', () => {
+  const secret = 'correct horse battery staple';
+
+  it('seal every entry, rotate epochs with seal.epoch entries, and verify with the secret', async () => {
+    const l = await Ledger.open(file, { secret, sealEpochEntries: 5 });
+    for (let i = 0; i < 4; i++)
+      await l.appendBatch(Array.from({ length: 6 }, () => ({ kind: 'test.event' })));
+    expect(l.sealEpoch).toBe(3);
+    await l.close();
+    expect(statSync(`${file}.sealkey`).mode & 0o777).toBe(0o600);
+    const epochs = lines().map((x) => (JSON.parse(x) as { seal: { epoch: number } }).seal.epoch);
+    expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
+    expect(lines().filter((x) => x.includes('"kind":"seal.epoch"'))).toHaveLength(3);
+    const v = await verifyLedgerParallel(file, { secret, threads: 0 });
+    expect(v.message).toBe(`[VERIFY OK] Chain intact. 27 entries verified | 27 seals verified.`);
+    const wrong = await verifyLedgerParallel(file, { secret: 'not it', threads: 0 });
+    expect(wrong.message).toBe('[VERIFY FAILED] Entry 1: seal invalid. State tampered.');
+  });
+
+  it('continues from the key file alone (the writer need not hold the secret) and rejects a foreign secret', async () => {
+    const l = await Ledger.open(file, { secret });
+    await l.append({ kind: 'one' });
+    await l.close();
+    const w = await Ledger.open(file);
+    await w.append({ kind: 'two' });
+    await w.close();
+    expect((await verifyLedgerParallel(file, { secret, threads: 0 })).keyedChecks).toBe(2);
+    await expect(Ledger.open(file, { secret: 'another operator' })).rejects.toMatchObject({
+      code: 'BAD_KEY',
+    });
+    chmodSync(`${file}.sealkey`, 0o644);
+    await expect(Ledger.open(file)).rejects.toThrow(/readable by group or others/);
+    chmodSync(`${file}.sealkey`, 0o600);
+    unlinkSync(`${file}.sealkey`);
+    await expect(Ledger.open(file)).rejects.toThrow(/sealkey is missing/);
+  });
+
+  it('refuses to start sealing a ledger that has unsealed entries', async () => {
+    const l = await Ledger.open(file);
+    await l.append({ kind: 'plain' });
+    await l.close();
+    await expect(Ledger.open(file, { secret })).rejects.toThrow(/started without seals/);
+  });
+
+  it('is forward secure: with only the current epoch key, no earlier entry can be forged', async () => {
+    const l = await Ledger.open(file, { secret, sealEpochEntries: 3 });
+    for (let i = 0; i < 5; i++)
+      await l.appendBatch([{ kind: 'a', detail: `x${i}` }, { kind: 'b' }, { kind: 'c' }]);
+    await l.close();
+    const stolen = JSON.parse(readFileSync(`${file}.sealkey`, 'utf8')) as { epoch: number; key: string };
+    expect(stolen.epoch).toBe(4);
+    const { sealMac } = await import('../../chain/seal.js');
+    const { canonicalForms } = await import('../../chain/entry.js');
+    const key = Buffer.from(stolen.key, 'hex');
+    const ls = lines();
+    // The thief rewrites entry 2 (epoch 0) and re-seals and re-chains everything after it with the
+    // only key they have: claiming epoch 4 for old entries breaks monotonicity at the next old one,
+    // keeping epoch 0 needs a key they cannot derive.
+    for (const claim of [0, 4]) {
+      const forged: string[] = [];
+      let prev = '';
+      for (const [i, line] of ls.entries()) {
+        const e = JSON.parse(line) as Record<string, unknown> & { seal: { epoch: number; mac: string } };
+        if (i < 1) {
+          forged.push(line);
+          prev = e.hash as string;
+          continue;
+        }
+        if (i === 1) e.detail = 'forged';
+        e.previous_hash = prev;
+        if (e.seal.epoch < 4) e.seal = { epoch: claim, mac: '' };
+        const { macInput } = canonicalForms({ ...e, seal: { epoch: e.seal.epoch, mac: '0'.repeat(64) } });
+        e.seal.mac = sealMac(key, macInput as string);
+        const { hash: _h, ...rest } = e;
+        e.hash = sha256Hex(canonicalJson(rest));
+        prev = e.hash as string;
+        forged.push(canonicalJson(e));
+      }
+      writeFileSync(file, `${forged.join('\n')}\n`);
+      const v = await verifyLedgerParallel(file, { secret, threads: 0 });
+      expect(v.ok, `claim epoch ${claim}`).toBe(false);
+      expect(v.message).toBe('[VERIFY FAILED] Entry 2: seal invalid. State tampered.');
+    }
+  });
+});

@@ -113,4 +113,63 @@ describe('daemon process', () => {
     },
     60_000,
   );
+
+  it.skipIf(!hasLedger)(
+    'hostile requests against the real ledger: 4xx with a message, nothing written, still serving',
+    async () => {
+      const c = makeConfig();
+      const p = await spawnDaemon(c.file, {}, c.socket);
+      try {
+        const cl = new DaemonClient({ socket: c.socket, token: TOKENS.agent });
+        const before = lines(c.ledger).length;
+        const bad: [string, unknown, number][] = [
+          ['/v1/events', { kind: 'agent.action', detail: 5 }, 400],
+          ['/v1/events', { kind: 'NOT A KIND' }, 400],
+          ['/v1/events', { kind: 'boot.ready' }, 403],
+          ['/v1/events', { kind: 'agent.action', agent: 'operator' }, 403],
+          ['/v1/events', { kind: 'agent.action', detail: 'x'.repeat(70_000) }, 413],
+          ['/v1/gates/tool.invoke/evaluate', { effect: { risk: 1e308 } }, 400],
+          ['/v1/gates/tool.invoke/evaluate', { effect: { risk: -1 } }, 400],
+          ['/v1/gates/tool.invoke/evaluate', {}, 404],
+          [
+            '/v1/events/batch',
+            { events: [{ kind: 'agent.action' }, { kind: 'agent.action', payload: [] }] },
+            400,
+          ],
+        ];
+        for (const [path, body, status] of bad) {
+          const err = await cl.call('POST', path, body).then(
+            () => undefined,
+            (e: { status: number; message: string }) => e,
+          );
+          expect(err?.status, `${path} ${JSON.stringify(body).slice(0, 60)}`).toBe(status);
+          expect(err?.message.length).toBeGreaterThan(5);
+        }
+        expect(lines(c.ledger).length).toBe(before);
+        // the CLI's daemon path says the gate is unknown and exits non-zero
+        const ge = spawnSync(process.execPath, ['bin/gavel.js', 'gate', 'eval', 'tool.invoke', '--daemon'], {
+          encoding: 'utf8',
+          env: { ...process.env, GAVEL_SOCKET: c.socket, GAVEL_TOKEN: TOKENS.agent },
+        });
+        expect(ge.status).toBe(1);
+        expect(ge.stderr).toMatch(/no active policy serves gate "tool.invoke"/);
+        const ok = await cl.appendEvent({ kind: 'agent.action', detail: 'still serving' });
+        expect(lines(c.ledger)[ok.seq]?.hash).toBe(ok.hash);
+        // the emergency path with no policy for chain.emergency: executed, recorded, flagged for review
+        const em = (await cl.emergency({ action: 'kill-switch', justification: 'runaway agent' })) as {
+          review: boolean;
+          invoked: { seq: number };
+          judged: { seq: number };
+        };
+        expect(em.review).toBe(true);
+        expect(lines(c.ledger)[em.invoked.seq]?.kind).toBe('emergency.invoked');
+        expect(lines(c.ledger)[em.judged.seq]?.kind).toBe('emergency.judged');
+        cl.close();
+      } finally {
+        p.child.kill('SIGTERM');
+      }
+      expect(await p.exited).toBe(0);
+    },
+    60_000,
+  );
 });

@@ -1,5 +1,5 @@
 // `gavel audit checkpoint | prove | check-proof` and the `--checkpoint` check of `gavel audit verify`.
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import {
   buildConsistencyFile,
   buildProofFile,
@@ -17,7 +17,6 @@ import {
   verifyLedgerAgainstCheckpoint,
 } from '../../chain/index.js';
 import { UsageError } from '../errors.js';
-import { writeSecretFile } from '../keys/keys.js';
 import { type LedgerAccess, openLedgerAccess } from './ledger-access.js';
 
 function readText(file: string, what: string): string {
@@ -66,9 +65,16 @@ function originOf(access: LedgerAccess, override: string | undefined): string {
   return ledgerOrigin(access.genesisHash);
 }
 
+/** Notes and proofs are public (they are made to be handed out): 0644, replaced atomically. */
+function writePublicFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o644 });
+  renameSync(tmp, file);
+}
+
 function output(text: string, out: string | undefined): void {
   if (out === undefined) process.stdout.write(text);
-  else writeSecretFile(out, text, true);
+  else writePublicFile(out, text);
 }
 
 /** The latest checkpoint signed for a ledger is kept beside it, so that no inconsistent one is signed. */
@@ -118,7 +124,7 @@ export async function checkpointCommand(opts: {
       }
     }
     const note = signCheckpoint(c, key);
-    if (last === undefined || c.size > last.size) writeSecretFile(lastSignedPath(opts.ledger), note, true);
+    if (last === undefined || c.size > last.size) writePublicFile(lastSignedPath(opts.ledger), note);
     if (opts.json) {
       output(
         `${JSON.stringify({ origin: c.origin, size, root: Buffer.from(c.root).toString('base64'), note })}\n`,

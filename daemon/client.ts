@@ -130,7 +130,13 @@ export class DaemonClient {
   proof(seq: number): Promise<{ proof: string }> {
     return this.call('GET', `/v1/proofs/${seq}`);
   }
-  verify(): Promise<{ ok: boolean; entries: number; message: string }> {
+  verify(): Promise<{
+    ok: boolean;
+    entries: number;
+    message: string;
+    failed_entry: number | null;
+    keyed_checks: number;
+  }> {
     return this.call('GET', '/v1/verify');
   }
   close(): void {

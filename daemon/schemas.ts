@@ -170,6 +170,12 @@ export const ProofReply = Type.Object({
   proof: Type.String({ description: 'gavel.proof/v1 JSON (chain/proof-file.ts), checkable offline' }),
 });
 export const VerifyReply = Type.Object(
-  { ok: Type.Boolean(), entries: Type.Integer(), message: Type.String() },
+  {
+    ok: Type.Boolean(),
+    entries: Type.Integer(),
+    message: Type.String(),
+    failed_entry: Type.Union([Type.Integer(), Type.Null()]),
+    keyed_checks: Type.Integer({ description: 'seal MACs recomputed with the operator secret' }),
+  },
   { additionalProperties: true },
 );

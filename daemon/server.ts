@@ -23,7 +23,13 @@ export interface ReadApi {
   };
   checkpoint(): Promise<{ origin: string; size: number; root: string; note: string }>;
   proof(seq: number): Promise<string>;
-  verify(): Promise<{ ok: boolean; entries: number; message: string }>;
+  verify(): Promise<{
+    ok: boolean;
+    entries: number;
+    message: string;
+    failed_entry: number | null;
+    keyed_checks: number;
+  }>;
 }
 
 export interface PolicyApi {

@@ -12,6 +12,7 @@ import {
   parseCheckpoint,
   parseSignerKey,
   parseVerifierKey,
+  type SignerKey,
   signCheckpoint,
   type VerifierKey,
   verifyLedgerAgainstCheckpoint,
@@ -94,6 +95,27 @@ function lastSigned(ledger: string, origin: string): Checkpoint | undefined {
   return c.origin === origin ? c : undefined;
 }
 
+/**
+ * Signs a checkpoint of the ledger, unless the ledger no longer extends the last checkpoint signed
+ * for it (tlog-checkpoint §Signatures: a log MUST NOT sign a checkpoint inconsistent with one it
+ * signed); remembers the newest one signed.
+ */
+function signGuarded(ledger: string, access: LedgerAccess, c: Checkpoint, key: SignerKey): string {
+  const last = lastSigned(ledger, c.origin);
+  if (last !== undefined) {
+    if (last.size > access.size || !Buffer.from(access.tree.root(last.size)).equals(last.root)) {
+      throw new ChainError(
+        'INCONSISTENT',
+        `refusing to sign: the ledger no longer extends the checkpoint signed at size ${last.size} ` +
+          `(${lastSignedPath(ledger)}); it was truncated or rewritten. Investigate with gavel audit verify --checkpoint.`,
+      );
+    }
+  }
+  const note = signCheckpoint(c, key);
+  if (last === undefined || c.size > last.size) writePublicFile(lastSignedPath(ledger), note);
+  return note;
+}
+
 export async function checkpointCommand(opts: {
   ledger: string;
   key: string;
@@ -112,19 +134,7 @@ export async function checkpointCommand(opts: {
     if (size === 0)
       throw new UsageError('a checkpoint of an empty tree proves nothing; the ledger has no entries');
     const c: Checkpoint = { origin: originOf(access, opts.origin), size, root: access.tree.root(size) };
-    const last = lastSigned(opts.ledger, c.origin);
-    if (last !== undefined) {
-      // tlog-checkpoint §Signatures: a log MUST NOT sign a checkpoint inconsistent with one it signed.
-      if (last.size > access.size || !Buffer.from(access.tree.root(last.size)).equals(last.root)) {
-        throw new ChainError(
-          'INCONSISTENT',
-          `refusing to sign: the ledger no longer extends the checkpoint signed at size ${last.size} ` +
-            `(${lastSignedPath(opts.ledger)}); it was truncated or rewritten. Investigate with gavel audit verify --checkpoint.`,
-        );
-      }
-    }
-    const note = signCheckpoint(c, key);
-    if (last === undefined || c.size > last.size) writePublicFile(lastSignedPath(opts.ledger), note);
+    const note = signGuarded(opts.ledger, access, c, key);
     if (opts.json) {
       output(
         `${JSON.stringify({ origin: c.origin, size, root: Buffer.from(c.root).toString('base64'), note })}\n`,
@@ -160,7 +170,7 @@ export async function proveCommand(opts: {
     } else {
       const key = parseSignerKey(readText(opts.key as string, 'key file'));
       c = { origin: originOf(access, undefined), size: access.size, root: access.tree.root() };
-      note = signCheckpoint(c, key);
+      note = signGuarded(opts.ledger, access, c, key);
     }
     if (seq >= c.size) {
       throw new UsageError(`--seq ${seq} is not in the checkpoint's tree of ${c.size} entries`);
@@ -221,7 +231,7 @@ export async function consistencyCommand(opts: {
     } else {
       const key = parseSignerKey(readText(opts.key as string, 'key file'));
       to = { origin: from.origin, size: access.size, root: access.tree.root() };
-      toNote = signCheckpoint(to, key);
+      toNote = signGuarded(opts.ledger, access, to, key);
     }
     if (to.size < from.size)
       throw new UsageError(`--to (${to.size} entries) is older than --from (${from.size})`);

@@ -213,7 +213,8 @@ export class PolicyManager implements PolicyApi {
     private ledger: LedgerWriter,
     private service: GateService,
     private dir: string,
-    private trustFile: string | undefined,
+    /** Read at every step, so a SIGHUP reload of the config (and edits of the file) take effect. */
+    private trustFile: () => string | undefined,
     private opts: { threads: number; allowUnsigned: boolean },
   ) {
     mkdirSync(join(dir, '.staging'), { recursive: true });
@@ -248,7 +249,7 @@ export class PolicyManager implements PolicyApi {
   }
 
   private trust(): TrustView {
-    return readTrustView(this.trustFile);
+    return readTrustView(this.trustFile());
   }
 
   private async record(
@@ -325,9 +326,8 @@ export class PolicyManager implements PolicyApi {
   }
 
   private engineTrust(): unknown {
-    return this.trustFile === undefined
-      ? undefined
-      : (this.rtm.loadTrustFile ?? this.rtm.readTrustFile)?.(this.trustFile);
+    const file = this.trustFile();
+    return file === undefined ? undefined : (this.rtm.loadTrustFile ?? this.rtm.readTrustFile)?.(file);
   }
 
   /** Builds an engine for `dirs` and swaps it in; the old engine closes once requests in flight are done. */

@@ -131,7 +131,7 @@ export async function startDaemon(
         ledger,
         service,
         config.policies.dir,
-        config.policies.trustFile,
+        () => config.policies.trustFile,
         {
           threads: config.policies.threads,
           allowUnsigned: config.policies.allowUnsigned,
@@ -302,6 +302,7 @@ export async function startDaemon(
           const next = loadConfig(config.file);
           auth.replace(next.tokens);
           config.tokens = next.tokens;
+          config.policies.trustFile = next.policies.trustFile;
           config.logLevel = next.logLevel;
           log.level = next.logLevel;
           await ledger.append({
@@ -315,6 +316,10 @@ export async function startDaemon(
               sha256: sha256File(config.file),
               reason: 'SIGHUP',
               tokens: next.tokens.map((t) => ({ name: t.name, scopes: t.scopes })),
+              // The trust file is re-read on every deployment step; record which one is now in force.
+              trust_file: next.policies.trustFile ?? null,
+              trust_sha256:
+                next.policies.trustFile === undefined ? null : sha256File(next.policies.trustFile),
             },
           });
           log.info('configuration reloaded');

@@ -78,8 +78,8 @@ export class GateService {
     await new Promise<void>((r) => this.drained.push(r));
   }
 
-  private async admitted<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.intake)
+  private async admitted<T>(fn: () => Promise<T>, always = false): Promise<T> {
+    if (!this.intake && !always)
       throw new DaemonError(
         'SHUTTING_DOWN',
         'the daemon is shutting down; retry against the restarted service',
@@ -250,7 +250,12 @@ export class GateService {
    * Then the `chain.emergency` gate judges it post hoc; the verdict is recorded and returned, and
    * flagged for review when the gate would not have permitted it.
    */
-  async emergency(
+  /** Emergencies are admitted even while draining (stop waits for them before closing the ledger). */
+  emergency(id: Identity, b: EmergencyBody): ReturnType<GateService['emergencyNow']> {
+    return this.admitted(() => this.emergencyNow(id, b), true);
+  }
+
+  private async emergencyNow(
     id: Identity,
     b: EmergencyBody,
   ): Promise<{

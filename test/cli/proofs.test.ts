@@ -1,5 +1,5 @@
 // The proof commands end to end through `node bin/gavel.js` (needs dist/: `npm test` builds it).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -147,6 +147,43 @@ describe('gavel keys / audit checkpoint / prove / check-proof / verify --checkpo
     expect(r.err).toMatch(/refusing to sign.*size 300/);
     writeLedger(l, chainOf(5, '', entries));
     expect(gavel('audit', 'checkpoint', '--ledger', l, '--key', 'op.key').code).toBe(0);
+  });
+
+  it('proves from a ledger another process holds (read-only view of the tree, nothing written)', async () => {
+    const held = path.join(dir, 'held.jsonl');
+    const dist = path.join(root, 'dist/chain/index.js');
+    const holder = spawn(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `import { Ledger, TreeSidecar } from ${JSON.stringify(dist)};
+         const l = await Ledger.open(${JSON.stringify(held)}, { sidecars: [new TreeSidecar({ background: true })] });
+         await l.appendBatch(Array.from({ length: 200 }, (_, i) => ({ kind: 'gate.decision', action: 'a' + i })));
+         console.log('holding');
+         process.stdin.on('data', async () => { await l.close(); process.exit(0); });`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const p = gavel(
+      'audit',
+      'prove',
+      '--ledger',
+      held,
+      '--seq',
+      '150',
+      '--key',
+      'op.key',
+      '--out',
+      'held.json',
+    );
+    expect(p.code, p.err).toBe(0);
+    expect(gavel('audit', 'check-proof', 'held.json', '--vkey', vkey).out).toMatch(
+      /Entry 150 is in .* at size 200/,
+    );
+    holder.stdin.write('stop\n');
+    await new Promise((resolve) => holder.once('exit', resolve));
   });
 
   it('verify --checkpoint passes on growth, fails on truncation and on a rewritten-and-rechained tail', () => {

@@ -27,6 +27,7 @@ export {
   type VerifierKey,
   verifySignature,
 } from './keys.js';
+export { EVENT_KINDS, isMutatingKind, type KindSpec, listKinds, validateEvent } from './kinds.js';
 export { acquireLock, type LockHandle, lockPath } from './lock.js';
 // Merkle tree, checkpoints and proofs (proofs engineer).
 export {
@@ -81,7 +82,14 @@ export {
   type ProofFile,
 } from './proof-file.js';
 export { EpochKeys, initialKey, nextKey, readSealKey, sealKeyPath, sealMac } from './seal.js';
-export { Ledger, type LedgerOptions, type LedgerSidecar, type SecretScanner } from './store.js';
+export {
+  createSecretScanner,
+  type Redaction,
+  type ScannerOptions,
+  type SecretScanner,
+  type SecretType,
+} from './sensitivity.js';
+export { Ledger, type LedgerOptions, type LedgerSidecar } from './store.js';
 export { LedgerTree, type TreeOpenContext, TreeReader, TreeSidecar, treePath } from './tree.js';
 export { type CheckpointVerifyReport, verifyLedgerAgainstCheckpoint } from './verify-checkpoint.js';
 export { type ParallelVerifyReport, verifyLedgerParallel } from './verify-parallel.js';

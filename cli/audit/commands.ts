@@ -1,11 +1,13 @@
 // Implementations of `gavel audit log|verify|recent` (registered in cli/commands/audit.ts).
 import {
   appendMosesEntry,
+  createSecretScanner,
   detectLedgerFormat,
   type Entry,
   formatRecentLine,
   Ledger,
   recentMoses,
+  validateEvent,
   verifyLedgerParallel,
   verifyMosesLedger,
 } from '../../chain/index.js';
@@ -45,13 +47,6 @@ export interface LogOptions {
   state?: string;
   wait?: string;
   json?: boolean;
-}
-
-async function catalogueCheck(): Promise<((kind: string, payload: unknown) => void) | undefined> {
-  const chain = (await import('../../chain/index.js')) as unknown as {
-    validateEvent?: (kind: string, payload: unknown) => void;
-  };
-  return chain.validateEvent;
 }
 
 export async function logCommand(o: LogOptions): Promise<void> {
@@ -96,11 +91,14 @@ export async function logCommand(o: LogOptions): Promise<void> {
     if (o.inputHash !== undefined)
       payload = { ...payload, isnad: { input_hash: o.inputHash, source_id: o.sourceId ?? 'unspecified' } };
     const secret = operatorSecret(o, 'native');
-    const validate = await catalogueCheck();
     const ledger = await Ledger.open(o.ledger, {
       secret,
       lockWaitMs: wait,
-      ...(validate ? { validate } : {}),
+      validate: validateEvent,
+      scanner: createSecretScanner({
+        mode: 'refuse',
+        ...(secret !== undefined ? { operatorSecret: secret } : {}),
+      }),
     });
     let e: Entry;
     try {

@@ -1,0 +1,191 @@
+// Data sensitivity: before an entry is written, text that looks like a secret is refused (or, where
+// configured, redacted) — private keys (PEM, 0x-hex, base58 Solana keys, JSON-array keypairs as
+// solana-keygen writes them), API tokens, JWTs, and the operator secret itself in any common
+// encoding. Nothing else is altered.
+//
+// Digests look like keys: a SHA-256 is 64 hex digits, an EVM transaction hash is 0x + 64 hex and a
+// Solana signature is 87-88 base58 characters, exactly like the keys. So those three forms are
+// refused in free text and in fields named like keys, but allowed in fields named like digests or
+// transaction ids (hash, sha256, digest, root, head, tx, txid, signature, sig, mac, checksum, id...).
+import { ChainError } from './errors.js';
+
+export type SecretType =
+  | 'pem-private-key'
+  | 'jwt'
+  | 'api-token'
+  | 'hex-private-key'
+  | 'base58-private-key'
+  | 'json-keypair'
+  | 'operator-secret';
+
+export interface Redaction {
+  path: string;
+  type: SecretType;
+}
+
+export interface SecretScanner {
+  /** The value itself (refuse mode) or a redacted copy; throws ChainError SECRET_DETECTED when refusing. */
+  scan<T>(value: T): T;
+  /** Same, with what was redacted. */
+  scanWithReport<T>(value: T): { value: T; redactions: Redaction[] };
+}
+
+export interface ScannerOptions {
+  mode: 'refuse' | 'redact';
+  operatorSecret?: string | Uint8Array;
+  extraSecrets?: (string | Uint8Array)[];
+}
+
+interface Rule {
+  type: SecretType;
+  re: RegExp;
+  /** Allowed where the field is named like a digest or a transaction id. */
+  digestLike?: boolean;
+}
+
+const RULES: Rule[] = [
+  {
+    type: 'pem-private-key',
+    re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*-----|$)/g,
+  },
+  { type: 'jwt', re: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}/g },
+  {
+    type: 'api-token',
+    re: /\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|(?:sk|rk)_live_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|glpat-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}|hf_[A-Za-z]{34})\b/g,
+  },
+  {
+    type: 'hex-private-key',
+    re: /(?<![0-9a-fA-Fx])(?:0x)?[0-9a-fA-F]{64}(?![0-9a-fA-F])/g,
+    digestLike: true,
+  },
+  {
+    type: 'base58-private-key',
+    re: /(?<![1-9A-HJ-NP-Za-km-z])[1-9A-HJ-NP-Za-km-z]{86,88}(?![1-9A-HJ-NP-Za-km-z])/g,
+    digestLike: true,
+  },
+  { type: 'json-keypair', re: /\[\s*(?:\d{1,3}\s*,\s*){63}\d{1,3}\s*\]/g },
+];
+
+/** Cheap first look: most strings contain none of these and need no further work. */
+const MAYBE =
+  /-----BEGIN|eyJ|sk-|_live_|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|ASIA|glpat-|AIza|npm_|hf_|[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{86}|\[\s*\d{1,3}\s*,/;
+
+const DIGEST_FIELD =
+  /(?:^|_|\.|-)(?:hash|hashes|sha256|sha|digest|root|head|tx|txid|tx_hash|signature|sig|mac|checksum|id|ids|fingerprint|commit|block_hash|blockhash|leaf|leaves|proof|path)$/i;
+const KEY_FIELD = /(?:key|secret|private|seed|priv|password|passphrase|mnemonic|token|credential)/i;
+
+function bytesOf(s: string | Uint8Array): Buffer {
+  return typeof s === 'string' ? Buffer.from(s, 'utf8') : Buffer.from(s);
+}
+
+/** Every text form a secret may take inside a string: plain, hex, base64(url) at each alignment, URL-encoded, reversed. */
+function encodings(secret: string | Uint8Array): string[] {
+  const b = bytesOf(secret);
+  if (b.length === 0) return [];
+  const forms = new Set<string>();
+  const plain = b.toString('utf8');
+  forms.add(plain);
+  forms.add(b.toString('hex'));
+  forms.add(b.toString('hex').toUpperCase());
+  forms.add(encodeURIComponent(plain));
+  forms.add([...plain].reverse().join(''));
+  for (let k = 0; k < 3; k++) {
+    const padded = Buffer.concat([Buffer.alloc(k), b]);
+    for (const enc of [padded.toString('base64'), padded.toString('base64url')]) {
+      // Characters that depend only on the secret's bytes at this alignment.
+      const start = Math.ceil((k * 4) / 3);
+      const end = Math.floor((padded.length * 4) / 3) - (padded.length % 3 === 0 ? 0 : 1);
+      const core = enc.slice(start, Math.max(start, Math.min(end, enc.length)));
+      if (core.length >= Math.min(8, Math.ceil((b.length * 4) / 3) - 2)) forms.add(core);
+    }
+  }
+  for (const f of [...forms]) if (f.length < 4) forms.delete(f);
+  return [...forms];
+}
+
+export function createSecretScanner(opts: ScannerOptions): SecretScanner {
+  const secretForms = [
+    ...(opts.operatorSecret !== undefined ? encodings(opts.operatorSecret) : []),
+    ...(opts.extraSecrets ?? []).flatMap(encodings),
+  ].sort((a, b) => b.length - a.length);
+
+  function scanString(s: string, field: string, path: string, found: Redaction[]): string {
+    let out = s;
+    for (const form of secretForms) {
+      if (out.includes(form)) {
+        found.push({ path, type: 'operator-secret' });
+        if (opts.mode === 'refuse') return out;
+        out = out.split(form).join('[REDACTED:operator-secret]');
+      }
+    }
+    if (!MAYBE.test(out)) return out;
+    const digestOk = DIGEST_FIELD.test(field) && !KEY_FIELD.test(field);
+    for (const rule of RULES) {
+      if (rule.digestLike && digestOk) continue;
+      rule.re.lastIndex = 0;
+      if (!rule.re.test(out)) continue;
+      found.push({ path, type: rule.type });
+      if (opts.mode === 'refuse') return out;
+      rule.re.lastIndex = 0;
+      out = out.replace(rule.re, `[REDACTED:${rule.type}]`);
+    }
+    return out;
+  }
+
+  function isKeypairArray(v: unknown[]): boolean {
+    return (
+      v.length === 64 && v.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255)
+    );
+  }
+
+  function walk(v: unknown, field: string, path: string, found: Redaction[]): unknown {
+    if (typeof v === 'string') return scanString(v, field, path, found);
+    if (Array.isArray(v)) {
+      if (isKeypairArray(v)) {
+        found.push({ path, type: 'json-keypair' });
+        return '[REDACTED:json-keypair]';
+      }
+      let changed = false;
+      const out = v.map((x, i) => {
+        const y = walk(x, field, `${path}[${i}]`, found);
+        if (y !== x) changed = true;
+        return y;
+      });
+      return changed ? out : v;
+    }
+    if (typeof v === 'object' && v !== null) {
+      let out: Record<string, unknown> | undefined;
+      const entries = Object.entries(v as Record<string, unknown>);
+      for (const [k, x] of entries) {
+        const keyPath = path === '' ? k : `${path}.${k}`;
+        // A member name can carry a secret too; in redact mode the name itself is redacted.
+        const name = scanString(k, '', `${path === '' ? 'the entry' : path}: a member name`, found);
+        const y = walk(x, k, keyPath, found);
+        if (y !== x || name !== k) {
+          out ??= Object.fromEntries(entries);
+          if (name !== k) delete out[k];
+          out[name] = y;
+        }
+      }
+      return out ?? v;
+    }
+    return v;
+  }
+
+  function scanWithReport<T>(value: T): { value: T; redactions: Redaction[] } {
+    const found: Redaction[] = [];
+    const out = walk(value, '', '', found) as T;
+    if (found.length > 0 && opts.mode === 'refuse') {
+      const first = found[0] as Redaction;
+      throw new ChainError(
+        'SECRET_DETECTED',
+        `refusing to record ${first.path || 'the entry'}: it looks like a ${first.type.replace(/-/g, ' ')}` +
+          `${found.length > 1 ? ` (and ${found.length - 1} more finding${found.length > 2 ? 's' : ''})` : ''}; ` +
+          'secrets never go into the ledger',
+      );
+    }
+    return { value: out, redactions: found };
+  }
+
+  return { scan: (v) => scanWithReport(v).value, scanWithReport };
+}

@@ -18,17 +18,7 @@ import type {
 
 export const SOURCE = 'gavel.daemon';
 /** Kinds only the daemon itself writes: a client cannot forge boot, policy, decision or anchor entries. */
-export const RESERVED_PREFIXES = [
-  'boot.',
-  'gate.',
-  'policy.',
-  'governance.',
-  'emergency.',
-  'chain.',
-  'seal.',
-  'anchor.',
-  'daemon.',
-];
+export const RESERVED_PREFIXES = ['boot.', 'gate.', 'policy.', 'emergency.', 'chain.', 'seal.', 'anchor.'];
 
 export interface Answer {
   gate: string;

@@ -127,6 +127,27 @@ describe('daemon process', () => {
           ['/v1/events', { kind: 'agent.action', detail: 5 }, 400],
           ['/v1/events', { kind: 'NOT A KIND' }, 400],
           ['/v1/events', { kind: 'boot.ready' }, 403],
+          ['/v1/events', { kind: 'agent.action', payload: 'x' }, 400],
+          ['/v1/events', { kind: 'agent.actoin' }, 400],
+          [
+            '/v1/events',
+            {
+              kind: 'agent.note',
+              detail:
+                'key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----',
+            },
+            422,
+          ],
+          [
+            '/v1/events',
+            { kind: 'agent.note', detail: 'leaked operator-secret-for-tests-0123456789 here' },
+            422,
+          ],
+          [
+            '/v1/events',
+            { kind: 'agent.note', payload: { token: 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB' } },
+            422,
+          ],
           ['/v1/events', { kind: 'agent.action', agent: 'operator' }, 403],
           ['/v1/events', { kind: 'agent.action', detail: 'x'.repeat(70_000) }, 413],
           ['/v1/gates/tool.invoke/evaluate', { effect: { risk: 1e308 } }, 400],

@@ -11,8 +11,10 @@
 //   policy.vetoed    a judicial key signed a veto of a pending deployment and `governance.veto`
 //                    permitted it: the deployment is cancelled;
 //   policy.rolledback the previous version of a policy is made active again.
-// Trust file (JSON): { "threshold": n, "operators": [vkey...], "judicial": [vkey...] } where each
-// vkey is a C2SP signed-note verifier key; other fields are the engine's (author keys etc.).
+// Trust file (JSON, the engine's format, engine/trust.ts): { "operators": [vkey...],
+// "operatorThreshold": n (alias "threshold"), "judicial": [vkey...], "authors": [vkey...] }, each vkey a
+// C2SP signed-note verifier key. The engine loads a package only at the threshold, so a held
+// deployment is verified here (operator signatures over DSSE PAE) and by the engine at activation.
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -67,7 +69,7 @@ export function readTrustView(path: string | undefined): TrustView {
   }
   const keys = (v: unknown): VerifierKey[] =>
     Array.isArray(v) ? v.map((k) => parseVerifierKey(String(k))) : [];
-  const threshold = Number(j.threshold ?? j.operator_threshold ?? 1);
+  const threshold = Number(j.operatorThreshold ?? j.threshold ?? j.operator_threshold ?? 1);
   if (!Number.isInteger(threshold) || threshold < 1)
     throw new DaemonError('BAD_CONFIG', `trust file ${path}: threshold must be an integer >= 1`);
   return {
@@ -101,6 +103,7 @@ interface Deployment {
   version: string;
   sha256: string;
   dir: string;
+  staging: string;
   state: State;
   signers: string[];
   threshold: number;
@@ -285,6 +288,20 @@ export class PolicyManager implements PolicyApi {
   }
 
   private async activate(id: Identity, dep: Deployment): Promise<void> {
+    // The full check by the engine's loader, on the package with every signature gathered so far.
+    writeFileSync(join(dep.staging, 'manifest.dsse.json'), JSON.stringify(dep.envelope));
+    try {
+      await this.rtm.loadPolicy(dep.staging, { trust: this.engineTrust(), allowUnsigned: false });
+    } catch (err) {
+      rmSync(dep.staging, { recursive: true, force: true });
+      dep.state = 'rejected';
+      dep.seqs.push(
+        await this.record(id, 'policy.rejected', dep, 'rejected', { reason: (err as Error).message }),
+      );
+      throw new DaemonError('BAD_POLICY', `the package does not verify: ${(err as Error).message}`);
+    }
+    if (!existsSync(dep.dir)) renameSync(dep.staging, dep.dir);
+    else rmSync(dep.staging, { recursive: true, force: true });
     const rel = dep.dir.slice(this.dir.length + 1);
     const next = this.activeDirs.filter((d) => policyRef(this.loadedFor(d)).name !== dep.name);
     next.push(rel);
@@ -396,28 +413,29 @@ export class PolicyManager implements PolicyApi {
       version: manifest.version,
       sha256,
       dir,
+      staging,
       state: 'held',
       signers: [],
       threshold: 1,
       envelope: body.envelope,
       seqs: [],
     };
-    // The engine's loader verifies the package (signatures against the trust file, world, fuel, memory).
-    try {
-      await this.rtm.loadPolicy(staging, { trust: this.engineTrust(), allowUnsigned: false });
-    } catch (err) {
-      rmSync(staging, { recursive: true, force: true });
-      dep.state = 'rejected';
-      dep.seqs.push(
-        await this.record(id, 'policy.rejected', dep, 'rejected', { reason: (err as Error).message }),
-      );
-      throw new DaemonError('BAD_POLICY', `the package does not verify: ${(err as Error).message}`);
-    }
-    if (!existsSync(dir)) renameSync(staging, dir);
-    else rmSync(staging, { recursive: true, force: true });
     const trust = this.trust();
     dep.threshold = trust.threshold;
     dep.signers = validSigners(body.envelope.signatures, trust.operators, pae(MANIFEST_TYPE, manifestBytes));
+    // Signatures by keys the trust file does not name (or that do not verify) are refused outright;
+    // the engine's loader checks the whole package (signatures, world, fuel, memory) at activation.
+    if (dep.signers.length === 0) {
+      rmSync(staging, { recursive: true, force: true });
+      dep.state = 'rejected';
+      dep.seqs.push(
+        await this.record(id, 'policy.rejected', dep, 'rejected', { reason: 'no valid operator signature' }),
+      );
+      throw new DaemonError(
+        'BAD_SIGNATURE',
+        'the envelope carries no valid signature by an operator key of the trust file',
+      );
+    }
     const amend = await this.gate(id, 'governance.amend', {
       policy: dep.name,
       version: dep.version,
@@ -434,6 +452,7 @@ export class PolicyManager implements PolicyApi {
     );
     if (amend !== undefined && amend.verdict === 'deny') {
       dep.state = 'rejected';
+      rmSync(staging, { recursive: true, force: true });
       dep.seqs.push(
         await this.record(id, 'policy.rejected', dep, 'rejected', {
           reason: `governance.amend: ${amend.reason}`,
@@ -509,6 +528,7 @@ export class PolicyManager implements PolicyApi {
     }
     dep.state = 'vetoed';
     this.pending.delete(dep.id);
+    rmSync(dep.staging, { recursive: true, force: true });
     dep.seqs.push(
       await this.record(id, 'policy.vetoed', dep, 'vetoed', { judges, reason: body.reason, veto: d ?? null }),
     );

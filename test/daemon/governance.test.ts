@@ -209,6 +209,12 @@ describe('governed policy deployment', () => {
         'governance.veto',
         'governance.amend',
       ]);
+      // signatures only by keys the trust file does not list as operators: refused and recorded
+      const stranger = pkg('tools', '5.0.0', 'permit', ['tool.invoke'], [judge]);
+      await expect(admin.call('POST', '/v1/policies/deployments', stranger.body)).rejects.toMatchObject({
+        code: 'BAD_SIGNATURE',
+      });
+      expect(ledger.entries[ledger.size - 1]?.kind).toBe('policy.rejected');
       const hist = await admin.call<{ history: { action: string; version: string }[] }>(
         'GET',
         '/v1/policies/history',

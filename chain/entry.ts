@@ -160,7 +160,9 @@ export function entryHash(entry: Record<string, unknown>): string {
 
 /**
  * Canonical text of a parsed entry without `hash`, and (when sealed) the HMAC input, which is the
- * same text with the top-level seal reduced to its epoch.
+ * same text with the top-level seal reduced to its epoch. The seal is cut out of the text rather than
+ * re-serialized when it is the last structured member (as in every native entry: only scalar members
+ * sort after "seal"); anything else takes the general path.
  */
 export function canonicalForms(entry: Record<string, unknown>): { hashInput: string; macInput?: string } {
   const { hash: _hash, ...rest } = entry;
@@ -168,5 +170,16 @@ export function canonicalForms(entry: Record<string, unknown>): { hashInput: str
   const seal = rest.seal as { epoch?: unknown; mac?: unknown } | undefined;
   if (seal === undefined || typeof seal !== 'object' || seal === null) return { hashInput };
   const { mac: _mac, ...sealWithoutMac } = seal;
+  if (typeof seal.mac === 'string' && Number.isSafeInteger(seal.epoch) && Object.keys(seal).length === 2) {
+    const member = `"seal":{"epoch":${seal.epoch as number},"mac":${canonicalJson(seal.mac)}}`;
+    const at = hashInput.lastIndexOf(member);
+    const after = at < 0 ? '' : hashInput.slice(at + member.length);
+    if (at > 0 && !after.includes('{') && !after.includes('[') && after.indexOf('}') === after.length - 1) {
+      return {
+        hashInput,
+        macInput: `${hashInput.slice(0, at)}"seal":{"epoch":${seal.epoch as number}}${after}`,
+      };
+    }
+  }
   return { hashInput, macInput: canonicalJson({ ...rest, seal: sealWithoutMac }) };
 }

@@ -77,7 +77,77 @@ function serialize(v: unknown): string {
   }
 }
 
+// Fast path: V8's native JSON.stringify emits members in property order and formats strings and
+// numbers exactly as §3.2.2 asks, so for a value whose members are already in UTF-16 order (or that
+// we copy into that order) its output is the canonical text. V8 always lists array-index-like names
+// ("0", "17") first in numeric order, which is not UTF-16 order ("10" < "9"), so objects with such
+// names, lone surrogates, toJSON and non-finite numbers take the serializer above instead.
+const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/;
+const NOT_FAST = Symbol('not fast');
+
+function ordered(v: unknown): unknown {
+  switch (typeof v) {
+    case 'string':
+      if (!(v as unknown as WellFormed).isWellFormed()) throw NOT_FAST;
+      return v;
+    case 'number':
+      if (!Number.isFinite(v)) throw NOT_FAST;
+      return v;
+    case 'boolean':
+      return v;
+    case 'object': {
+      if (v === null) return v;
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') throw NOT_FAST;
+      if (Array.isArray(v)) {
+        let copy: unknown[] | undefined;
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          if (!member(x)) throw NOT_FAST;
+          const y = ordered(x);
+          if (y !== x) {
+            copy ??= v.slice();
+            copy[i] = y;
+          }
+        }
+        return copy ?? v;
+      }
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o);
+      let inOrder = true;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        if (INDEX_LIKE.test(k) || !(k as unknown as WellFormed).isWellFormed()) throw NOT_FAST;
+        if (i > 0 && (keys[i - 1] as string) > k) inOrder = false;
+      }
+      let copy: Record<string, unknown> | undefined;
+      if (!inOrder) {
+        copy = {};
+        for (const k of keys.sort()) copy[k] = o[k];
+      }
+      for (const k of keys) {
+        const x = o[k];
+        if (!member(x)) throw NOT_FAST;
+        const y = ordered(x);
+        if (y !== x) {
+          copy ??= { ...o };
+          copy[k] = y;
+        }
+      }
+      return copy ?? v;
+    }
+    default:
+      throw NOT_FAST;
+  }
+}
+
 /** The RFC 8785 canonical JSON text of `value`. Throws ChainError BAD_ENTRY for non-JSON data. */
 export function canonicalJson(value: unknown): string {
-  return serialize(value);
+  let prepared: unknown;
+  try {
+    prepared = ordered(value);
+  } catch (err) {
+    if (err !== NOT_FAST) throw err;
+    return serialize(value);
+  }
+  return JSON.stringify(prepared);
 }

@@ -8,6 +8,7 @@
 // up by one only at a `seal.epoch` entry; with the operator secret every MAC is recomputed. What
 // crosses a chunk boundary (the first entry's seal against the previous chunk's last) is left to the
 // sequential pass, like links.
+import { canonicalMembers, type MemberSpan, withoutMember } from './canonical-line.js';
 import { canonicalForms } from './entry.js';
 import { sha256Hex } from './hash.js';
 import { EpochKeys, macEquals, sealMac } from './seal.js';
@@ -35,15 +36,13 @@ export function sealFollows(prev: SealInfo, next: SealInfo): boolean {
   return next.epoch === prev.epoch || (next.epoch === prev.epoch + 1 && next.step);
 }
 
-function sealInfo(e: Record<string, unknown>): SealInfo | undefined {
-  const seal = e.seal;
+function sealInfo(seal: unknown, kind: unknown, payloadEpoch: () => unknown): SealInfo | undefined {
   if (seal === undefined) return { sealed: false, epoch: 0, step: false };
   if (typeof seal !== 'object' || seal === null) return undefined;
   const { epoch, mac } = seal as { epoch?: unknown; mac?: unknown };
   if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) return undefined;
   if (typeof mac !== 'string' || !/^[0-9a-f]{64}$/.test(mac)) return undefined;
-  const payload = e.payload as { epoch?: unknown } | undefined;
-  return { sealed: true, epoch, step: e.kind === 'seal.epoch' && payload?.epoch === epoch };
+  return { sealed: true, epoch, step: kind === 'seal.epoch' && payloadEpoch() === epoch };
 }
 
 export interface ChunkResult {
@@ -66,6 +65,95 @@ export interface ChunkResult {
 }
 
 const NEWLINE = 0x0a;
+
+/** What verification needs of one line, by whichever path could read it. */
+interface EntryView {
+  hash: unknown;
+  hashInput: string;
+  macInput: string | undefined;
+  fields: { previous_hash: unknown; prev_hash: unknown; seq: unknown; seal: unknown; kind: unknown };
+  payloadEpoch: () => unknown;
+}
+
+function jsonValue(line: string, m: MemberSpan | undefined): unknown {
+  if (m === undefined) return undefined;
+  const text = line.slice(m.valueStart, m.valueEnd);
+  // Plain strings (hashes, kinds) need no parser.
+  if (text.charCodeAt(0) === 0x22 && !text.includes('\\')) return text.slice(1, -1);
+  return JSON.parse(text);
+}
+
+/**
+ * Fast path for canonical lines (every line gavel writes): the hash input is the line minus its hash
+ * member and the MAC input that text with the seal reduced to its epoch — both cut, not rebuilt.
+ * Other lines (MO§ES lines, hand-edited ones) are parsed and canonicalized.
+ */
+function readEntry(line: string): EntryView | 'parse' | 'hash' {
+  const members = canonicalMembers(line);
+  const hashM = members?.get('hash');
+  if (members !== undefined && hashM !== undefined) {
+    const hashInput = withoutMember(line, members, 'hash') as string;
+    const sealM = members.get('seal');
+    const seal = jsonValue(line, sealM);
+    let macInput: string | undefined;
+    let general = false;
+    if (sealM !== undefined) {
+      const sv = seal as { epoch?: unknown; mac?: unknown } | null;
+      if (
+        typeof sv === 'object' &&
+        sv !== null &&
+        Object.keys(sv).length === 2 &&
+        Number.isSafeInteger(sv.epoch) &&
+        typeof sv.mac === 'string'
+      ) {
+        const shift = line.length - hashInput.length;
+        macInput = `${hashInput.slice(0, sealM.valueStart - shift)}{"epoch":${sv.epoch as number}}${hashInput.slice(sealM.valueEnd - shift)}`;
+      } else general = true;
+    }
+    if (!general) {
+      return {
+        hash: jsonValue(line, hashM),
+        hashInput,
+        macInput,
+        fields: {
+          previous_hash: jsonValue(line, members.get('previous_hash')),
+          prev_hash: jsonValue(line, members.get('prev_hash')),
+          seq: jsonValue(line, members.get('seq')),
+          seal,
+          kind: jsonValue(line, members.get('kind')),
+        },
+        payloadEpoch: () =>
+          (jsonValue(line, members.get('payload')) as { epoch?: unknown } | undefined)?.epoch,
+      };
+    }
+  }
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(line) as Record<string, unknown>;
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'parse';
+  } catch {
+    return 'parse';
+  }
+  let forms: ReturnType<typeof canonicalForms>;
+  try {
+    forms = canonicalForms(e);
+  } catch {
+    return 'hash';
+  }
+  return {
+    hash: e.hash,
+    hashInput: forms.hashInput,
+    macInput: forms.macInput,
+    fields: {
+      previous_hash: e.previous_hash,
+      prev_hash: e.prev_hash,
+      seq: e.seq,
+      seal: e.seal,
+      kind: e.kind,
+    },
+    payloadEpoch: () => (e.payload as { epoch?: unknown } | undefined)?.epoch,
+  };
+}
 
 const keyCache = new Map<string, EpochKeys>();
 
@@ -105,22 +193,13 @@ export function checkChunk(chunk: number, bytes: Uint8Array, opts: ChunkOptions 
     start = end + 1;
     if (line.trim() === '') continue;
     const at = r.count++;
-    let e: Record<string, unknown>;
-    try {
-      e = JSON.parse(line) as Record<string, unknown>;
-      if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Error('not an object');
-    } catch {
-      r.failure = { at, kind: 'parse' };
+    const v = readEntry(line);
+    if (v === 'parse' || v === 'hash') {
+      r.failure = { at, kind: v };
       return r;
     }
-    let forms: ReturnType<typeof canonicalForms>;
-    try {
-      forms = canonicalForms(e);
-    } catch {
-      r.failure = { at, kind: 'hash' };
-      return r;
-    }
-    if (typeof e.hash !== 'string' || sha256Hex(forms.hashInput) !== e.hash) {
+    const e = v.fields;
+    if (typeof v.hash !== 'string' || sha256Hex(v.hashInput) !== v.hash) {
       r.failure = { at, kind: 'hash' };
       return r;
     }
@@ -146,7 +225,7 @@ export function checkChunk(chunk: number, bytes: Uint8Array, opts: ChunkOptions 
       }
     }
     // Seals: checked after the link, as MO§ES checks attestations last.
-    const si = sealInfo(e);
+    const si = sealInfo(e.seal, e.kind, v.payloadEpoch);
     if (si === undefined || (keys !== undefined && !si.sealed)) {
       r.failure = { at, kind: 'seal' };
       return r;
@@ -158,7 +237,7 @@ export function checkChunk(chunk: number, bytes: Uint8Array, opts: ChunkOptions 
     }
     if (keys !== undefined) {
       const mac = (e.seal as { mac: string }).mac;
-      if (forms.macInput === undefined || !macEquals(sealMac(keys.at(si.epoch), forms.macInput), mac)) {
+      if (v.macInput === undefined || !macEquals(sealMac(keys.at(si.epoch), v.macInput), mac)) {
         r.failure = { at, kind: 'seal' };
         return r;
       }
@@ -166,10 +245,10 @@ export function checkChunk(chunk: number, bytes: Uint8Array, opts: ChunkOptions 
     }
     prevSeal = si;
     r.lastSeal = si;
-    prevHash = e.hash;
+    prevHash = v.hash;
     prevSeq = e.seq;
-    r.lastHash = e.hash;
-    if (wantHashes) hashes.push(e.hash);
+    r.lastHash = v.hash;
+    if (wantHashes) hashes.push(v.hash);
     r.lastSeq = e.seq;
   }
   if (wantHashes) r.hashes = new Uint8Array(Buffer.from(hashes.join(''), 'hex'));

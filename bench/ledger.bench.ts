@@ -1,0 +1,222 @@
+// Ledger benchmarks (issue 2): durable appends with group commit and one at a time, verify of a
+// 1,000,000-entry ledger on one core with memory kept flat, `audit recent` on that ledger, and the
+// cold start of `gavel audit log` beside a python3 process doing the MO§ES log work.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createSecretScanner,
+  type EntryInput,
+  Ledger,
+  validateEvent,
+  verifyLedgerParallel,
+} from '../chain/index.js';
+import type { BenchResult } from './types.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const GAVEL = path.join(REPO, 'bin', 'gavel.js');
+const MOSES_REF = path.join(REPO, 'test', 'fixtures', 'moses_ref.py');
+const BIG = Number(process.env.GAVEL_BENCH_LEDGER_ENTRIES ?? 1_000_000);
+const SECRET = 'bench operator secret';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+function decision(i: number): EntryInput {
+  return {
+    kind: 'gate.decision',
+    agent: `agent-${i % 17}`,
+    component: 'tool.execute',
+    action: 'evaluate',
+    detail: `tool.execute: permit by threshold.risk (${i})`,
+    outcome: 'permit',
+    payload: {
+      gate: 'tool.execute',
+      request: {
+        actor: `agent-${i % 17}`,
+        effect: { risk: 0.25, privacy: 0.1 },
+        context: { tool: 'deploy' },
+      },
+      verdict: 'permit',
+      reason: 'all dimensions under their thresholds',
+      rule: 'threshold.all',
+      fuel: 1234,
+      policy: { name: 'constitution', version: '1.0.0', sha256: 'ab'.repeat(32) },
+    },
+  };
+}
+
+async function groupCommit(dir: string, full: boolean): Promise<number> {
+  const file = path.join(dir, `gc-${full}.jsonl`);
+  const opts = full
+    ? {
+        secret: SECRET,
+        validate: validateEvent,
+        scanner: createSecretScanner({ mode: 'refuse', operatorSecret: SECRET }),
+      }
+    : {};
+  const l = await Ledger.open(file, opts);
+  const inputs = Array.from({ length: 1000 }, (_, i) => decision(i));
+  const rates: number[] = [];
+  // Many concurrent appenders (as under HTTP load), each append() on its own; the store batches them.
+  for (let round = 0; round < 6; round++) {
+    const n = 20_000;
+    const t0 = performance.now();
+    const ps: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) ps.push(l.append(inputs[i % 1000] as EntryInput));
+    await Promise.all(ps);
+    if (round > 0) rates.push(n / ((performance.now() - t0) / 1000));
+  }
+  await l.close();
+  return median(rates);
+}
+
+async function oneAtATime(dir: string): Promise<number> {
+  const l = await Ledger.open(path.join(dir, 'single.jsonl'));
+  const rates: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    const n = 300;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await l.append(decision(i));
+    if (round > 0) rates.push(n / ((performance.now() - t0) / 1000));
+  }
+  await l.close();
+  return median(rates);
+}
+
+async function bigLedger(dir: string): Promise<string> {
+  const file = path.join(dir, 'big.jsonl');
+  const l = await Ledger.open(file, { secret: SECRET, maxBatch: 10_000 });
+  const inputs = Array.from({ length: 10_000 }, (_, i) => decision(i));
+  for (let done = 0; done < BIG; done += 10_000)
+    await l.appendBatch(inputs.slice(0, Math.min(10_000, BIG - done)));
+  await l.close();
+  return file;
+}
+
+async function verifyOneCore(file: string): Promise<{ rate: number; rssGrowthMiB: number }> {
+  const rates: number[] = [];
+  let rssGrowth = 0;
+  for (let round = 0; round < 3; round++) {
+    globalThis.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
+    const t0 = performance.now();
+    const r = await verifyLedgerParallel(file, { threads: 0, secret: SECRET });
+    const secs = (performance.now() - t0) / 1000;
+    clearInterval(timer);
+    if (!r.ok || r.keyedChecks !== BIG) throw new Error(`verify failed: ${r.message}`);
+    rates.push(BIG / secs);
+    rssGrowth = Math.max(rssGrowth, (peak - before) / 2 ** 20);
+  }
+  return { rate: median(rates), rssGrowthMiB: rssGrowth };
+}
+
+function wallMs(cmd: string, args: string[], runs: number, env: NodeJS.ProcessEnv = process.env): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { encoding: 'utf8', env });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gavel-bench-ledger-'));
+  try {
+    const plain = await groupCommit(dir, false);
+    const full = await groupCommit(dir, true);
+    const single = await oneAtATime(dir);
+    const big = await bigLedger(dir);
+    const v = await verifyOneCore(big);
+    const recent = wallMs(process.execPath, [GAVEL, 'audit', 'recent', '--ledger', big, '--n', '10'], 5);
+    const env = { ...process.env, GAVEL_OPERATOR_SECRET: '', MOSES_OPERATOR_SECRET: '' };
+    const gavelLog = wallMs(
+      process.execPath,
+      [GAVEL, 'audit', 'log', '--ledger', path.join(dir, 'cold.jsonl'), '--action', 'x'],
+      9,
+      env,
+    );
+    const pyLog = wallMs(
+      'python3',
+      [MOSES_REF, 'log', path.join(dir, 'cold-moses.jsonl'), '--action', 'x'],
+      9,
+      env,
+    );
+    const gavelMoses = wallMs(
+      process.execPath,
+      [
+        GAVEL,
+        'audit',
+        'log',
+        '--ledger',
+        path.join(dir, 'cold-moses2.jsonl'),
+        '--format',
+        'moses',
+        '--action',
+        'x',
+      ],
+      9,
+      env,
+    );
+    return [
+      {
+        name: 'durable appends, group commit (concurrent append(), in-process)',
+        value: plain,
+        unit: 'entries/s',
+        target: '>= 100000',
+        pass: plain >= 100_000,
+      },
+      {
+        name: 'durable appends, group commit, sealed + catalogue + secret scan',
+        value: full,
+        unit: 'entries/s',
+        target: '>= 100000',
+        pass: full >= 100_000,
+      },
+      {
+        name: 'one-at-a-time durable appends (fsync each)',
+        value: single,
+        unit: 'entries/s',
+        notes: 'fsync speed',
+      },
+      {
+        name: `verify ${BIG.toLocaleString('en-US')} entries, hashes+links+seals, one core`,
+        value: v.rate,
+        unit: 'entries/s',
+        target: '>= 150000',
+        pass: v.rate >= 150_000,
+      },
+      {
+        name: 'verify RSS growth over the run (flat in ledger size)',
+        value: v.rssGrowthMiB,
+        unit: 'MiB',
+        notes: `ledger of ${BIG} entries`,
+      },
+      {
+        name: `node bin/gavel.js audit recent --n 10 on ${BIG.toLocaleString('en-US')} entries (wall)`,
+        value: recent,
+        unit: 'ms',
+        target: '< 300',
+        pass: recent < 300,
+      },
+      {
+        name: 'audit log cold start, native (wall)',
+        value: gavelLog,
+        unit: 'ms',
+        peers: { 'python3 MO§ES log': pyLog, 'gavel --format moses': gavelMoses },
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

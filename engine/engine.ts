@@ -1,0 +1,191 @@
+// The Engine: routes each request to the policy serving its gate and evaluates it in a piscina
+// pool (single or batch) or in-process (evaluateSync). Never throws for a request: a policy that
+// misbehaves, a dead worker or the wall-clock backstop all become `deny` decisions with a reason.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { type EncodedResults, encodeBatch } from './batch.js';
+import type { LoadedPolicy } from './load.js';
+import { PolicyRuntime } from './runtime.js';
+import {
+  type Decision,
+  type EngineReason,
+  type GateRequest,
+  type PolicyRef,
+  VERDICTS,
+  type Verdict,
+} from './types.js';
+
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const local = join(dirname(here), 'worker.js');
+  if (!here.endsWith('.ts') && existsSync(local)) return local;
+  // Running from TypeScript sources (vitest): the worker comes from the build (npm test builds first).
+  return join(dirname(here), '..', 'dist', 'engine', 'worker.js');
+}
+
+const NO_POLICY: PolicyRef = { name: '', version: '', sha256: '' };
+
+function isRequest(r: unknown): r is GateRequest {
+  if (typeof r !== 'object' || r === null) return false;
+  const q = r as Record<string, unknown>;
+  for (const k of ['gate', 'actor', 'role', 'mode', 'posture', 'environment'])
+    if (typeof q[k] !== 'string') return false;
+  if (q.effect !== undefined && (typeof q.effect !== 'object' || q.effect === null)) return false;
+  if (q.context !== undefined) {
+    if (typeof q.context !== 'object' || q.context === null) return false;
+    for (const v of Object.values(q.context)) if (typeof v !== 'string') return false;
+  }
+  return true;
+}
+
+export class Engine {
+  private readonly refs: PolicyRef[];
+  private readonly byGate = new Map<string, number>();
+  private readonly wildcard: number;
+  private sync: (PolicyRuntime | undefined)[] = [];
+  private constructor(
+    readonly policies: LoadedPolicy[],
+    private readonly pool: Piscina,
+    private readonly threads: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.refs = policies.map((p) => ({
+      name: p.manifest.name,
+      version: p.manifest.version,
+      sha256: p.sha256,
+    }));
+    let wild = -1;
+    policies.forEach((p, i) => {
+      for (const g of p.manifest.gates) {
+        if (g === '*') wild = wild < 0 ? i : wild;
+        else if (!this.byGate.has(g)) this.byGate.set(g, i);
+      }
+    });
+    this.wildcard = wild;
+  }
+
+  static async create(opts: {
+    policies: LoadedPolicy[];
+    threads?: number;
+    timeoutMs?: number;
+  }): Promise<Engine> {
+    const threads = Math.max(1, opts.threads ?? 2);
+    const pool = new Piscina({
+      filename: workerFile(),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: { policies: opts.policies.map((p) => p.spec) },
+    });
+    const e = new Engine(opts.policies, pool, threads, opts.timeoutMs ?? 2000);
+    // Pool up: every worker instantiated before the first real request.
+    await Promise.all(Array.from({ length: threads }, () => pool.run(encodeBatch([], new Int32Array(0)))));
+    return e;
+  }
+
+  /** Index of the policy serving a gate, or -1. */
+  policyFor(gate: string): number {
+    return this.byGate.get(gate) ?? this.wildcard;
+  }
+
+  private engineDecision(reason: EngineReason, pi: number): Decision {
+    return { verdict: 'deny', reason, rule: `engine.${reason}`, fuel: 0, policy: this.refs[pi] ?? NO_POLICY };
+  }
+
+  evaluateSync(req: GateRequest): Decision {
+    if (!isRequest(req)) return this.engineDecision('bad_request', -1);
+    const pi = this.policyFor(req.gate);
+    if (pi < 0) return this.engineDecision('no_policy', -1);
+    let rt = this.sync[pi];
+    if (rt === undefined) {
+      rt = new PolicyRuntime((this.policies[pi] as LoadedPolicy).spec);
+      this.sync[pi] = rt;
+    }
+    const d = rt.evaluate(req);
+    return {
+      verdict: d.verdict,
+      reason: d.reason,
+      rule: d.rule,
+      fuel: d.fuel,
+      policy: this.refs[pi] as PolicyRef,
+    };
+  }
+
+  async evaluate(req: GateRequest): Promise<Decision> {
+    return (await this.evaluateBatch([req]))[0] as Decision;
+  }
+
+  async evaluateBatch(reqs: GateRequest[]): Promise<Decision[]> {
+    const n = reqs.length;
+    const out: Decision[] = new Array(n);
+    const policyOf = new Int32Array(n);
+    const todo: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const q = reqs[i];
+      if (!isRequest(q)) {
+        out[i] = this.engineDecision('bad_request', -1);
+        continue;
+      }
+      const pi = this.policyFor(q.gate);
+      if (pi < 0) out[i] = this.engineDecision('no_policy', -1);
+      else {
+        policyOf[i] = pi;
+        todo.push(i);
+      }
+    }
+    if (todo.length === 0) return out;
+    const chunks = Math.min(this.threads, Math.ceil(todo.length / 256));
+    const size = Math.ceil(todo.length / chunks);
+    const jobs: Promise<void>[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const idx = todo.slice(c * size, (c + 1) * size);
+      jobs.push(this.runChunk(reqs, policyOf, idx, out));
+    }
+    await Promise.all(jobs);
+    return out;
+  }
+
+  private async runChunk(
+    reqs: GateRequest[],
+    policyOf: Int32Array,
+    idx: number[],
+    out: Decision[],
+  ): Promise<void> {
+    const all = idx.length === reqs.length;
+    const sub = all ? reqs : idx.map((i) => reqs[i] as GateRequest);
+    const pol = all ? policyOf : Int32Array.from(idx, (i) => policyOf[i] as number);
+    const timeout = this.timeoutMs * Math.max(1, Math.ceil(idx.length / 1000));
+    let res: EncodedResults;
+    try {
+      res = (await this.pool.run(encodeBatch(sub, pol), {
+        signal: AbortSignal.timeout(timeout),
+      })) as EncodedResults;
+    } catch (err) {
+      // The backstop fired (piscina terminates and replaces the worker) or the worker died.
+      const reason: EngineReason =
+        (err as Error).name === 'AbortError' || /abort/i.test(String(err)) ? 'timeout' : 'trap';
+      for (let k = 0; k < idx.length; k++) {
+        const d = this.engineDecision(reason, pol[k] as number);
+        d.fuel = (this.policies[pol[k] as number] as LoadedPolicy).manifest.fuel;
+        out[idx[k] as number] = d;
+      }
+      return;
+    }
+    const s = res.strings;
+    for (let k = 0; k < idx.length; k++) {
+      out[idx[k] as number] = {
+        verdict: VERDICTS[res.verdicts[k] as number] as Verdict,
+        reason: s[res.reasons[k] as number] as string,
+        rule: s[res.rules[k] as number] as string,
+        fuel: res.fuel[k] as number,
+        policy: this.refs[pol[k] as number] as PolicyRef,
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

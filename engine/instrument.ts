@@ -1,0 +1,236 @@
+// Fuel metering and reset hooks injected with binaryen (exact pin 130.0.0: fuel counts depend on it).
+//
+// gavel-fuel/v1 (CONVENTIONS "binaryen.js"): the `log-execution` pass calls env.log_execution at
+// every function entry, loop header and function exit; we replace that import with an internal
+// function `fuel -= 1; if (fuel < 0) unreachable` and inline it. The fuel global starts at the
+// budget so a start function is bounded too.
+// Isolation (engine/README.md): every mutable global gets a shadow copy (`gavel$snap` saves,
+// `gavel$reset` restores); when the module uses no bulk-memory ops, `instrument-memory` routes every
+// store address through env.store_ptr, replaced by an inlined low/high-water-mark update, so the host
+// restores only the dirty bytes [lo, hi) from its snapshot after each evaluation. Modules with
+// bulk-memory ops get a full restore of their initial memory instead (correct, slower).
+import binaryen from 'binaryen';
+import { EngineError } from './errors.js';
+
+export const INSTRUMENTER = { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' } as const;
+/** Engine-wide memory cap in 64 KiB pages (16 MiB) on top of the manifest's maxMemoryPages. */
+export const MEMORY_CAP_PAGES = 256;
+
+export interface CoreFacts {
+  imports: string[];
+  exports: string[];
+  memory: { initial: number; max: number | undefined };
+}
+export interface Instrumented {
+  wasm: Uint8Array;
+  tracked: boolean;
+  facts: CoreFacts;
+}
+
+/** Imports, exports and memory of a core module, without changing it. */
+export function inspectCore(core: Uint8Array): CoreFacts {
+  const m = binaryen.readBinary(core);
+  try {
+    return facts(m);
+  } finally {
+    m.dispose();
+  }
+}
+
+function facts(m: binaryen.Module): CoreFacts {
+  const imports: string[] = [];
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
+    if (f.module) imports.push(`${f.module}.${f.base} (func)`);
+  }
+  for (let i = 0; i < m.getNumGlobals(); i++) {
+    const g = binaryen.getGlobalInfo(m.getGlobalByIndex(i));
+    if (g.module) imports.push(`${g.module}.${g.base} (global)`);
+  }
+  for (let i = 0; i < m.getNumTables(); i++) {
+    const t = binaryen.getTableInfo(m.getTableByIndex(i));
+    if (t.module) imports.push(`${t.module}.${t.base} (table)`);
+  }
+  const exports: string[] = [];
+  for (let i = 0; i < m.getNumExports(); i++)
+    exports.push(binaryen.getExportInfo(m.getExportByIndex(i)).name);
+  let memory: CoreFacts['memory'] = { initial: 0, max: undefined };
+  if (m.hasMemory()) {
+    const mi = m.getMemoryInfo() as {
+      module: string | null;
+      base: string | null;
+      initial: number;
+      max?: number;
+      is64?: boolean;
+    };
+    if (mi.module) imports.push(`${mi.module}.${mi.base} (memory)`);
+    if (mi.is64) throw new EngineError('memory_limit', 'memory64 is not supported');
+    memory = {
+      initial: mi.initial,
+      max: mi.max === undefined || mi.max < 0 || mi.max >= 65536 ? undefined : mi.max,
+    };
+  }
+  return { imports, exports, memory };
+}
+
+/** Check a core module against the ABI and the memory cap, then inject fuel and reset hooks. */
+export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPages: number }): Instrumented {
+  const m = binaryen.readBinary(core);
+  try {
+    m.setFeatures(binaryen.Features.All);
+    const f = facts(m);
+    if (f.imports.length > 0)
+      throw new EngineError(
+        'policy_import',
+        `the core module imports ${f.imports.join(', ')}: a policy may import nothing`,
+      );
+    for (const e of ['memory', 'cabi_realloc', 'evaluate'])
+      if (!f.exports.includes(e)) throw new EngineError('BAD_WORLD', `the core module does not export ${e}`);
+    if (f.memory.max === undefined)
+      throw new EngineError(
+        'memory_limit',
+        'the module declares no maximum memory (AssemblyScript: --maximumMemory N)',
+      );
+    const cap = Math.min(opts.maxMemoryPages, MEMORY_CAP_PAGES);
+    if (f.memory.max > cap)
+      throw new EngineError(
+        'memory_limit',
+        `the module's maximum memory ${f.memory.max} pages exceeds the cap of ${cap} pages`,
+      );
+
+    // Bulk-memory ops write memory without passing through store hooks: validate without the feature.
+    m.setFeatures(binaryen.Features.All & ~binaryen.Features.BulkMemory & ~binaryen.Features.BulkMemoryOpt);
+    const tracked = m.validate() === 1;
+    m.setFeatures(binaryen.Features.All);
+
+    const mutables: { name: string; type: number }[] = [];
+    for (let i = 0; i < m.getNumGlobals(); i++) {
+      const g = binaryen.getGlobalInfo(m.getGlobalByIndex(i));
+      if (g.mutable) mutables.push({ name: g.name, type: g.type });
+    }
+
+    m.runPasses(tracked ? ['log-execution', 'instrument-memory'] : ['log-execution']);
+    const i32 = binaryen.i32;
+    const FUEL = 'gavel$fuel';
+    const LO = 'gavel$lo';
+    const HI = 'gavel$hi';
+    m.addGlobal(FUEL, i32, true, m.i32.const(Math.min(opts.fuel, 0x7fffffff)));
+    m.addGlobal(LO, i32, true, m.i32.const(-1));
+    m.addGlobal(HI, i32, true, m.i32.const(0));
+
+    const replace = (
+      name: string,
+      params: number[],
+      result: number,
+      body: binaryen.ExpressionRef,
+      vars: number[] = [],
+    ) => {
+      m.removeFunction(name);
+      m.addFunction(name, binaryen.createType(params), result, vars, body);
+    };
+    replace(
+      'log_execution',
+      [i32],
+      binaryen.none,
+      m.block(null, [
+        m.global.set(FUEL, m.i32.sub(m.global.get(FUEL, i32), m.i32.const(1))),
+        m.if(m.i32.lt_s(m.global.get(FUEL, i32), m.i32.const(0)), m.unreachable()),
+      ]),
+    );
+    if (tracked) {
+      // store_ptr(id, bytes, offset, ptr) -> ptr; address = ptr + offset.
+      const addr = () => m.i32.add(m.local.get(3, i32), m.local.get(2, i32));
+      replace(
+        'store_ptr',
+        [i32, i32, i32, i32],
+        i32,
+        m.block(
+          null,
+          [
+            m.if(m.i32.lt_u(addr(), m.global.get(LO, i32)), m.global.set(LO, addr())),
+            m.local.set(4, m.i32.add(addr(), m.local.get(1, i32))),
+            m.if(
+              m.i32.gt_u(m.local.get(4, i32), m.global.get(HI, i32)),
+              m.global.set(HI, m.local.get(4, i32)),
+            ),
+            m.local.get(3, i32),
+          ],
+          i32,
+        ),
+        [i32],
+      );
+      replace('load_ptr', [i32, i32, i32, i32], i32, m.local.get(3, i32));
+      for (const [t, ty] of [
+        ['i32', i32],
+        ['i64', binaryen.i64],
+        ['f32', binaryen.f32],
+        ['f64', binaryen.f64],
+      ] as const) {
+        replace(`load_val_${t}`, [i32, ty], ty, m.local.get(1, ty));
+        replace(`store_val_${t}`, [i32, ty], ty, m.local.get(1, ty));
+      }
+      // Every other hook of the pass (memory.grow, GC field access) passes its last argument through.
+      for (let i = m.getNumFunctions() - 1; i >= 0; i--) {
+        const fi = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
+        if (fi.module !== 'env') continue;
+        const params = binaryen.expandType(fi.params);
+        const last = params.length - 1;
+        if (last < 0 || params[last] !== fi.results)
+          throw new EngineError('BAD_PACKAGE', `instrumentation left an unexpected hook env.${fi.base}`);
+        replace(fi.name, params, fi.results, m.local.get(last, fi.results));
+      }
+    }
+    // Shadows of the policy's mutable globals, and the host-facing helpers.
+    const snap: binaryen.ExpressionRef[] = [];
+    const reset: binaryen.ExpressionRef[] = [];
+    for (const g of mutables) {
+      const shadow = `gavel$init$${g.name}`;
+      m.addGlobal(shadow, g.type, true, zero(m, g.type));
+      snap.push(m.global.set(shadow, m.global.get(g.name, g.type)));
+      reset.push(m.global.set(g.name, m.global.get(shadow, g.type)));
+    }
+    reset.push(m.global.set(LO, m.i32.const(-1)), m.global.set(HI, m.i32.const(0)));
+    const fn = (name: string, params: number[], result: number, body: binaryen.ExpressionRef) => {
+      m.addFunction(name, binaryen.createType(params), result, [], body);
+      m.addFunctionExport(name, name);
+    };
+    fn('gavel$snap', [], binaryen.none, snap.length ? m.block(null, snap) : m.nop());
+    fn('gavel$reset', [], binaryen.none, m.block(null, reset));
+    fn('gavel$set_fuel', [i32], binaryen.none, m.global.set(FUEL, m.local.get(0, i32)));
+    fn('gavel$get_fuel', [], i32, m.global.get(FUEL, i32));
+    fn('gavel$lo', [], i32, m.global.get(LO, i32));
+    fn('gavel$hi', [], i32, m.global.get(HI, i32));
+
+    // Inline the hooks (size-bounded inlining; fuel was already placed, so counts do not change).
+    binaryen.setAlwaysInlineMaxSize(24);
+    binaryen.setOptimizeLevel(2);
+    binaryen.setShrinkLevel(0);
+    m.runPasses(['inlining-optimizing']);
+    if (m.validate() !== 1) throw new EngineError('BAD_PACKAGE', 'the instrumented module does not validate');
+    return { wasm: m.emitBinary(), tracked, facts: f };
+  } finally {
+    m.dispose();
+  }
+}
+
+function zero(m: binaryen.Module, t: number): binaryen.ExpressionRef {
+  if (t === binaryen.i32) return m.i32.const(0);
+  if (t === binaryen.i64) return m.i64.const(0, 0);
+  if (t === binaryen.f32) return m.f32.const(0);
+  if (t === binaryen.f64) return m.f64.const(0);
+  throw new EngineError('BAD_PACKAGE', 'mutable globals of reference or vector type are not supported');
+}
+
+/** The same module uninstrumented but compiled with the same optimisation, for the overhead bench. */
+export function optimizeOnly(core: Uint8Array): Uint8Array {
+  const m = binaryen.readBinary(core);
+  try {
+    m.setFeatures(binaryen.Features.All);
+    binaryen.setAlwaysInlineMaxSize(24);
+    binaryen.setOptimizeLevel(2);
+    m.runPasses(['inlining-optimizing']);
+    return m.emitBinary();
+  } finally {
+    m.dispose();
+  }
+}

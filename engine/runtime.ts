@@ -1,0 +1,236 @@
+// One instantiated, instrumented policy: lowers a GateRequest into the core ABI (BRIEF "Policy
+// contract and core ABI"), calls the exports directly, lifts the decision, and restores the instance
+// to its post-start state afterwards so nothing survives between evaluations.
+// Pure of I/O: used in-process (evaluateSync) and inside each pool worker.
+import { DIMENSIONS, type EngineReason, type GateRequest, VERDICTS, type Verdict } from './types.js';
+
+/** What a worker or the in-process engine needs to instantiate a policy. */
+export interface PolicySpec {
+  module: WebAssembly.Module;
+  fuel: number;
+  tracked: boolean;
+  /** Default-less manifest facts used when the engine decides itself. */
+  maxMemoryPages: number;
+}
+export interface RawDecision {
+  verdict: Verdict;
+  reason: string;
+  rule: string;
+  fuel: number;
+}
+
+/** Longest reason or rule string a policy may return (bytes). */
+export const MAX_OUTPUT_STRING = 1024;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  cabi_realloc(a: number, b: number, c: number, d: number): number;
+  evaluate(p: number): number;
+  cabi_post_evaluate?: (p: number) => void;
+  gavel$snap(): void;
+  gavel$reset(): void;
+  gavel$set_fuel(n: number): void;
+  gavel$get_fuel(): number;
+  gavel$lo(): number;
+  gavel$hi(): number;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+
+function engineDecision(reason: EngineReason, fuel: number): RawDecision {
+  return { verdict: 'deny', reason, rule: `engine.${reason}`, fuel };
+}
+
+export class PolicyRuntime {
+  private ex!: Exports;
+  private snapshot!: Uint8Array;
+  private memBytes = 0;
+  private u8!: Uint8Array;
+  private dv!: DataView;
+  private readonly strCache = new Map<string, Uint8Array>();
+  private readonly outCache = new Map<number, { bytes: Uint8Array; str: string }>();
+
+  constructor(readonly spec: PolicySpec) {
+    this.instantiate();
+  }
+
+  private instantiate(): void {
+    const inst = new WebAssembly.Instance(this.spec.module, {});
+    this.ex = inst.exports as unknown as Exports;
+    this.ex.gavel$snap();
+    this.refreshViews();
+    this.snapshot = this.u8.slice();
+    this.memBytes = this.snapshot.length;
+    this.ex.gavel$reset();
+  }
+
+  private refreshViews(): void {
+    const buf = this.ex.memory.buffer;
+    this.u8 = new Uint8Array(buf);
+    this.dv = new DataView(buf);
+  }
+
+  private bytesOf(s: string): Uint8Array {
+    let b = this.strCache.get(s);
+    if (b === undefined) {
+      b = enc.encode(s);
+      if (this.strCache.size > 4096) this.strCache.clear();
+      this.strCache.set(s, b);
+    }
+    return b;
+  }
+
+  evaluate(req: GateRequest): RawDecision {
+    const budget = this.spec.fuel;
+    const ex = this.ex;
+    let result: RawDecision;
+    let clean = true;
+    try {
+      const strs = [req.gate, req.actor, req.role, req.mode, req.posture, req.environment];
+      const ctx = Object.entries(req.context ?? {});
+      let total = 96 + 16 * ctx.length;
+      const sb: Uint8Array[] = new Array(6 + 2 * ctx.length);
+      for (let i = 0; i < 6; i++) {
+        const b = this.bytesOf(String(strs[i] ?? ''));
+        sb[i] = b;
+        total += b.length;
+      }
+      for (let i = 0; i < ctx.length; i++) {
+        const e = ctx[i] as [string, string];
+        const k = this.bytesOf(String(e[0]));
+        const v = this.bytesOf(String(e[1]));
+        sb[6 + 2 * i] = k;
+        sb[7 + 2 * i] = v;
+        total += k.length + v.length;
+      }
+      ex.gavel$set_fuel(budget);
+      // One allocation for the record, the context array and every string (the guest cannot tell).
+      const base = ex.cabi_realloc(0, 0, 8, total) >>> 0;
+      if (this.ex.memory.buffer.byteLength !== this.u8.byteLength) this.refreshViews();
+      if (base % 8 !== 0 || base + total > this.u8.length) {
+        clean = false;
+        return engineDecision('bad_output', budget - ex.gavel$get_fuel());
+      }
+      const u8 = this.u8;
+      const dv = this.dv;
+      let sp = base + 96 + 16 * ctx.length;
+      for (let i = 0; i < 6; i++) {
+        const b = sb[i] as Uint8Array;
+        u8.set(b, sp);
+        dv.setUint32(base + i * 8, sp, true);
+        dv.setUint32(base + i * 8 + 4, b.length, true);
+        sp += b.length;
+      }
+      const eff = req.effect ?? {};
+      for (let i = 0; i < 5; i++) {
+        const v = eff[DIMENSIONS[i] as keyof typeof eff];
+        dv.setFloat64(base + 48 + i * 8, typeof v === 'number' ? v : Number.NaN, true);
+      }
+      const list = base + 96;
+      dv.setUint32(base + 88, ctx.length === 0 ? 0 : list, true);
+      dv.setUint32(base + 92, ctx.length, true);
+      for (let i = 0; i < 2 * ctx.length; i++) {
+        const b = sb[6 + i] as Uint8Array;
+        u8.set(b, sp);
+        dv.setUint32(list + i * 8, sp, true);
+        dv.setUint32(list + i * 8 + 4, b.length, true);
+        sp += b.length;
+      }
+      this.hostLo = base;
+      this.hostHi = base + total;
+      const out = ex.evaluate(base) >>> 0;
+      result = this.lift(out, budget - ex.gavel$get_fuel());
+      if (ex.cabi_post_evaluate) ex.cabi_post_evaluate(out);
+    } catch (err) {
+      clean = false;
+      const left = safeFuel(ex);
+      const used = Math.min(budget, budget - left);
+      if (left < 0) result = engineDecision('fuel_exhausted', budget);
+      else if (err instanceof RangeError && /call stack/i.test(err.message))
+        result = engineDecision('stack_overflow', used);
+      else if (this.atCap()) result = engineDecision('memory_limit', used);
+      else result = engineDecision('trap', used);
+    } finally {
+      this.restore(clean);
+    }
+    return result;
+  }
+
+  private hostLo = 0;
+  private hostHi = 0;
+
+  private atCap(): boolean {
+    return this.ex.memory.buffer.byteLength >= this.spec.maxMemoryPages * 65536;
+  }
+
+  private lift(out: number, fuel: number): RawDecision {
+    if (this.ex.memory.buffer.byteLength !== this.u8.byteLength) this.refreshViews();
+    const u8 = this.u8;
+    if (out % 4 !== 0 || out + 20 > u8.length) return engineDecision('bad_output', fuel);
+    const v = u8[out] as number;
+    if (v > 3) return engineDecision('bad_output', fuel);
+    const reason = this.str(this.dv.getUint32(out + 4, true), this.dv.getUint32(out + 8, true));
+    const rule = this.str(this.dv.getUint32(out + 12, true), this.dv.getUint32(out + 16, true));
+    if (reason === undefined || rule === undefined) return engineDecision('bad_output', fuel);
+    return { verdict: VERDICTS[v] as Verdict, reason, rule, fuel };
+  }
+
+  /** A returned string, or undefined when out of bounds, too long or not UTF-8. */
+  private str(ptr: number, len: number): string | undefined {
+    if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return undefined;
+    const key = ptr * 2048 + len;
+    const c = this.outCache.get(key);
+    const u8 = this.u8;
+    if (c !== undefined) {
+      const b = c.bytes;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (b[i] !== u8[ptr + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return c.str;
+    }
+    const bytes = u8.slice(ptr, ptr + len);
+    let s: string;
+    try {
+      s = dec.decode(bytes);
+    } catch {
+      return undefined;
+    }
+    if (this.outCache.size > 1024) this.outCache.clear();
+    this.outCache.set(key, { bytes, str: s });
+    return s;
+  }
+
+  /** Back to the post-start state: globals via gavel$reset, memory from the snapshot. */
+  private restore(clean: boolean): void {
+    const ex = this.ex;
+    if (!clean || ex.memory.buffer.byteLength !== this.memBytes) {
+      // A trap may leave the instance mid-operation, a grown memory cannot shrink: start afresh.
+      this.instantiate();
+      return;
+    }
+    if (this.spec.tracked) {
+      let lo = ex.gavel$lo() >>> 0;
+      let hi = ex.gavel$hi() >>> 0;
+      if (this.hostLo < lo) lo = this.hostLo;
+      if (this.hostHi > hi) hi = this.hostHi;
+      if (hi > this.memBytes) hi = this.memBytes;
+      if (lo < hi) this.u8.set(this.snapshot.subarray(lo, hi), lo);
+    } else {
+      this.u8.set(this.snapshot);
+    }
+    ex.gavel$reset();
+  }
+}
+
+function safeFuel(ex: Exports): number {
+  try {
+    return ex.gavel$get_fuel();
+  } catch {
+    return 0;
+  }
+}

@@ -193,8 +193,7 @@ export async function verifyCommand(o: VerifyOptions): Promise<void> {
       bar?.stop();
     }
   }
-  if (o.checkpoint === undefined || !o.json)
-    process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${r.message}\n`);
+  process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${r.message}\n`);
   if (!r.ok) process.exitCode = 1;
 }
 

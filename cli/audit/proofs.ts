@@ -279,12 +279,18 @@ export async function verifyCheckpointCommand(opts: {
   checkpoint: string;
   vkey: string[];
   json?: boolean;
+  /** Operator secret: seals are checked in the same pass. */
+  secret?: string;
+  threads?: number;
 }): Promise<CheckpointVerifyReport> {
   const verifiers = loadVerifiers(opts.vkey);
   const note = readText(opts.checkpoint, 'checkpoint');
   let r: CheckpointVerifyReport;
   try {
-    r = await verifyLedgerAgainstCheckpoint(opts.ledger, note, verifiers);
+    r = await verifyLedgerAgainstCheckpoint(opts.ledger, note, verifiers, {
+      ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    });
   } catch (err) {
     if ((err as { code?: string }).code !== 'BAD_NOTE') throw err;
     const reason = (err as Error).message;

@@ -153,6 +153,18 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'req/s',
         notes: `p99 ${median(ev.map((r) => r.latency.p99))} ms`,
       });
+      const events = Array.from({ length: 1000 }, (_, i) => ({
+        kind: 'agent.action',
+        action: `bench-${i}`,
+        detail: 'x',
+      }));
+      const eb = await measure(env.socket, '/v1/events/batch', { events }, 8);
+      results.push({
+        name: 'durable events/s via the batch endpoint (1000 a request, 8 conns)',
+        value: median(eb.map((r) => r.requests.average)) * 1000,
+        unit: 'entries/s',
+        notes: `p99 ${median(eb.map((r) => r.latency.p99))} ms a request`,
+      });
       if (policies !== undefined) {
         const one = await measure(
           env.socket,

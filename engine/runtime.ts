@@ -146,10 +146,13 @@ export class PolicyRuntime {
       clean = false;
       const left = safeFuel(ex);
       const used = Math.min(budget, budget - left);
-      if (left < 0) result = engineDecision('fuel_exhausted', budget);
-      else if (err instanceof RangeError && /call stack/i.test(err.message))
-        result = engineDecision('stack_overflow', used);
-      else if (this.atCap()) result = engineDecision('memory_limit', used);
+      // The stack depth a thread allows differs (main thread vs worker): a stack overflow reports the
+      // whole budget so its decision is the same everywhere. A policy that ran into its memory cap
+      // usually then spins or traps: name the cause.
+      if (err instanceof RangeError && /call stack/i.test(err.message))
+        result = engineDecision('stack_overflow', budget);
+      else if (this.atCap()) result = engineDecision('memory_limit', left < 0 ? budget : used);
+      else if (left < 0) result = engineDecision('fuel_exhausted', budget);
       else result = engineDecision('trap', used);
     } finally {
       this.restore(clean);

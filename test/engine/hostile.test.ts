@@ -1,0 +1,159 @@
+// Hostile policies: each is contained with the right reason code, and the pool keeps answering.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import binaryen from 'binaryen';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Engine, EngineError, instrument, type LoadedPolicy, loadPolicy } from '../../engine/index.js';
+import { baseRequest, policyWat, THRESHOLD_BODY, writePackage } from './fixtures.js';
+
+const root = mkdtempSync(join(tmpdir(), 'gavel-hostile-'));
+const PERMIT = '(call $out (i32.const 0) (i32.const 26) (i32.const 8) (i32.const 16) (i32.const 6))';
+
+const hostile: Record<string, { wat: string; fuel?: number; reason: string }> = {
+  'h.loop': { wat: policyWat('(loop $l (br $l)) (unreachable)'), reason: 'fuel_exhausted' },
+  'h.grow': {
+    wat: policyWat('(loop $l (drop (memory.grow (i32.const 1))) (br $l)) (unreachable)'),
+    reason: 'memory_limit',
+  },
+  'h.recurse': {
+    wat: policyWat(
+      '(call $rec (i32.const 0))',
+      '(func $rec (param i32) (result i32) (call $rec (i32.add (local.get 0) (i32.const 1))))',
+    ),
+    fuel: 2_000_000_000,
+    reason: 'stack_overflow',
+  },
+  'h.huge': {
+    wat: policyWat('(call $out (i32.const 0) (i32.const 0) (i32.const 60000) (i32.const 16) (i32.const 6))'),
+    reason: 'bad_output',
+  },
+  'h.utf8': {
+    wat: policyWat(`(i32.store8 (i32.const 1000) (i32.const 255))
+      (call $out (i32.const 0) (i32.const 1000) (i32.const 1) (i32.const 16) (i32.const 6))`),
+    reason: 'bad_output',
+  },
+  'h.verdict': {
+    wat: policyWat('(call $out (i32.const 9) (i32.const 26) (i32.const 8) (i32.const 16) (i32.const 6))'),
+    reason: 'bad_output',
+  },
+  'h.outofbounds': { wat: policyWat('(i32.const 0x7ffffff0)'), reason: 'bad_output' },
+  'h.trap': {
+    wat: policyWat('(drop (i32.div_u (i32.const 1) (i32.const 0))) (i32.const 0)'),
+    reason: 'trap',
+  },
+  'h.alloc': {
+    // The allocator itself traps: the host's cabi_realloc call fails before evaluate runs.
+    wat: policyWat(PERMIT).replace('(local.set $p (i32.and', '(unreachable) (local.set $p (i32.and'),
+    reason: 'trap',
+  },
+  'h.state': {
+    // Counts its calls in a global and in memory; permits only on the first call it sees.
+    wat: policyWat(`(global.set $count (i32.add (global.get $count) (i32.const 1)))
+      (i32.store (i32.const 8192) (i32.add (i32.load (i32.const 8192)) (i32.const 1)))
+      (if (result i32) (i32.and (i32.eq (global.get $count) (i32.const 1)) (i32.eq (i32.load (i32.const 8192)) (i32.const 1)))
+        (then ${PERMIT})
+        (else (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))))`),
+    reason: 'low-risk',
+  },
+};
+
+let engine: Engine;
+let good: LoadedPolicy;
+beforeAll(async () => {
+  const policies: LoadedPolicy[] = [];
+  for (const [gate, h] of Object.entries(hostile)) {
+    const dir = await writePackage(join(root, gate), h.wat, {
+      name: gate,
+      gates: [gate],
+      fuel: h.fuel ?? 100_000,
+    });
+    policies.push(await loadPolicy(dir, { allowUnsigned: true }));
+  }
+  const spin = await writePackage(join(root, 'spin'), policyWat('(loop $l (br $l)) (unreachable)'), {
+    name: 'spin',
+    gates: ['h.timeout'],
+    fuel: 0x7fffffff,
+  });
+  policies.push(await loadPolicy(spin, { allowUnsigned: true }));
+  good = await loadPolicy(
+    await writePackage(join(root, 'good'), policyWat(THRESHOLD_BODY), { gates: ['tool.execute'] }),
+    {
+      allowUnsigned: true,
+    },
+  );
+  policies.push(good);
+  engine = await Engine.create({ policies, threads: 2, timeoutMs: 300 });
+}, 60_000);
+afterAll(async () => engine?.close());
+
+describe('hostile modules are contained', () => {
+  for (const [gate, h] of Object.entries(hostile)) {
+    test(`${gate} -> ${h.reason}, in-process and in the pool, and the pool answers next`, async () => {
+      const req = { ...baseRequest, gate };
+      const sync = engine.evaluateSync(req);
+      expect(sync.reason).toBe(h.reason);
+      if (gate !== 'h.state') expect(sync.verdict).toBe('deny');
+      const pooled = await engine.evaluate(req);
+      expect(pooled).toEqual(sync);
+      // Twice more: no state carried over (h.state permits only on a first call).
+      expect(engine.evaluateSync(req)).toEqual(sync);
+      expect(await engine.evaluate(req)).toEqual(sync);
+      const next = await engine.evaluate({ ...baseRequest, effect: { risk: 0.9 } });
+      expect(next).toMatchObject({ verdict: 'deny', reason: 'high-risk' });
+    });
+  }
+
+  test('fuel is reported: exhausted budgets report the whole budget', () => {
+    const d = engine.evaluateSync({ ...baseRequest, gate: 'h.loop' });
+    expect(d.fuel).toBe(100_000);
+    expect(engine.evaluateSync(baseRequest).fuel).toBeGreaterThan(0);
+  });
+
+  test('a spinning policy with a huge budget is stopped by the wall-clock backstop; the worker is replaced', async () => {
+    const d = await engine.evaluate({ ...baseRequest, gate: 'h.timeout' });
+    expect(d).toMatchObject({ verdict: 'deny', reason: 'timeout' });
+    const after = await engine.evaluateBatch([baseRequest, { ...baseRequest, effect: { risk: 0.9 } }]);
+    expect(after.map((x) => x.verdict)).toEqual(['permit', 'deny']);
+  });
+
+  test('malformed requests and unserved gates are denied, not thrown', async () => {
+    const bad = { ...baseRequest, actor: 42 } as unknown as typeof baseRequest;
+    expect((await engine.evaluate(bad)).reason).toBe('bad_request');
+    expect(engine.evaluateSync({ ...baseRequest, gate: 'nobody.serves' }).reason).toBe('no_policy');
+  });
+});
+
+describe('refused at load', () => {
+  const core = (wat: string) => {
+    const m = binaryen.parseText(wat);
+    const b = m.emitBinary();
+    m.dispose();
+    return b;
+  };
+  test('a module importing a host function: policy_import', () => {
+    const wat = policyWat(PERMIT).replace('(module', '(module (import "env" "now" (func $now (result f64)))');
+    expect(() => instrument(core(wat), { fuel: 1000, maxMemoryPages: 4 })).toThrowError(
+      expect.objectContaining({ code: 'policy_import' }),
+    );
+  });
+  test('a module without a maximum memory: memory_limit', async () => {
+    const dir = await writePackage(
+      join(root, 'nomax'),
+      policyWat(PERMIT, '', '(memory (export "memory") 1)'),
+    );
+    const err = await loadPolicy(dir, { allowUnsigned: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as EngineError).code).toBe('memory_limit');
+  });
+  test('a module whose maximum exceeds the manifest cap: memory_limit', async () => {
+    const dir = await writePackage(
+      join(root, 'bigmax'),
+      policyWat(PERMIT, '', '(memory (export "memory") 1 100)'),
+      {
+        maxMemoryPages: 4,
+      },
+    );
+    await expect(loadPolicy(dir, { allowUnsigned: true })).rejects.toMatchObject({ code: 'memory_limit' });
+  });
+});

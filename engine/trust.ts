@@ -36,9 +36,11 @@ export interface DsseEnvelope {
 /** Parse a signed-note verifier key (Ed25519 only). Throws EngineError BAD_TRUST. */
 export function parseVkey(text: string): TrustKey {
   const s = text.trim();
-  const parts = s.split('+');
-  if (parts.length !== 3) throw new EngineError('BAD_TRUST', `not a verifier key: ${JSON.stringify(s)}`);
-  const [name, idHex, b64] = parts as [string, string, string];
+  // name+id+base64: names have no '+', but standard base64 may (split at the first two only).
+  const i = s.indexOf('+');
+  const j = i < 0 ? -1 : s.indexOf('+', i + 1);
+  if (i <= 0 || j < 0) throw new EngineError('BAD_TRUST', `not a verifier key: ${JSON.stringify(s)}`);
+  const [name, idHex, b64] = [s.slice(0, i), s.slice(i + 1, j), s.slice(j + 1)];
   const raw = Buffer.from(b64, 'base64');
   if (name === '' || !/^[0-9a-f]{8}$/.test(idHex) || raw.length !== 33 || raw[0] !== 0x01)
     throw new EngineError('BAD_TRUST', `not an Ed25519 signed-note verifier key: ${JSON.stringify(s)}`);

@@ -47,7 +47,7 @@ export class Engine {
   private sync: (PolicyRuntime | undefined)[] = [];
   private constructor(
     readonly policies: LoadedPolicy[],
-    private readonly pool: Piscina,
+    private readonly pool: Piscina | undefined,
     private readonly threads: number,
     private readonly timeoutMs: number,
   ) {
@@ -71,17 +71,22 @@ export class Engine {
     threads?: number;
     timeoutMs?: number;
   }): Promise<Engine> {
-    const threads = Math.max(1, opts.threads ?? 2);
-    const pool = new Piscina({
-      filename: workerFile(),
-      minThreads: threads,
-      maxThreads: threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      workerData: { policies: opts.policies.map((p) => p.spec) },
-    });
+    // threads: 0 = no pool (CLI one-shots): evaluate/evaluateBatch run in-process.
+    const threads = Math.max(0, Math.floor(opts.threads ?? 2));
+    const pool =
+      threads === 0
+        ? undefined
+        : new Piscina({
+            filename: workerFile(),
+            minThreads: threads,
+            maxThreads: threads,
+            idleTimeout: Number.POSITIVE_INFINITY,
+            workerData: { policies: opts.policies.map((p) => p.spec) },
+          });
     const e = new Engine(opts.policies, pool, threads, opts.timeoutMs ?? 2000);
     // Pool up: every worker instantiated before the first real request.
-    await Promise.all(Array.from({ length: threads }, () => pool.run(encodeBatch([], new Int32Array(0)))));
+    if (pool)
+      await Promise.all(Array.from({ length: threads }, () => pool.run(encodeBatch([], new Int32Array(0)))));
     return e;
   }
 
@@ -136,6 +141,10 @@ export class Engine {
       }
     }
     if (todo.length === 0) return out;
+    if (this.pool === undefined) {
+      for (const i of todo) out[i] = this.evaluateSync(reqs[i] as GateRequest);
+      return out;
+    }
     const chunks = Math.min(this.threads, Math.ceil(todo.length / 256));
     const size = Math.ceil(todo.length / chunks);
     const jobs: Promise<void>[] = [];
@@ -159,7 +168,7 @@ export class Engine {
     const timeout = this.timeoutMs * Math.max(1, Math.ceil(idx.length / 1000));
     let res: EncodedResults;
     try {
-      res = (await this.pool.run(encodeBatch(sub, pol), {
+      res = (await (this.pool as Piscina).run(encodeBatch(sub, pol), {
         signal: AbortSignal.timeout(timeout),
       })) as EncodedResults;
     } catch (err) {
@@ -186,6 +195,6 @@ export class Engine {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await this.pool?.destroy();
   }
 }

@@ -4,6 +4,7 @@
 // Lines are written in canonical form themselves (members in JCS order, `hash` included), so a
 // line is byte-for-byte the canonical text plus its hash, and readers that re-canonicalize (Python's
 // json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False)) get the same bytes.
+import { createHmac } from 'node:crypto';
 import { ChainError } from './errors.js';
 import { sha256Hex } from './hash.js';
 import { canonicalJson, canonicalString } from './jcs.js';
@@ -138,6 +139,10 @@ export class EntryText {
   /** The HMAC input: the entry without `hash` and with a seal holding only its epoch. */
   macInput(epoch: number): string {
     return `${this.head}${this.middle},"seal":{"epoch":${epoch}},${this.tail}`;
+  }
+  /** HMAC-SHA256 of macInput(epoch) (one update of the assembled text: cheaper than several). */
+  mac(key: Uint8Array, epoch: number): string {
+    return createHmac('sha256', key).update(this.macInput(epoch), 'utf8').digest('hex');
   }
   private sealPart(seal: Seal | undefined): string {
     return seal === undefined ? ',' : `,"seal":{"epoch":${seal.epoch},"mac":"${seal.mac}"},`;

@@ -19,7 +19,7 @@ import { sha256Hex, ZERO_HASH } from './hash.js';
 import { canonicalJson } from './jcs.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
-import { EpochKeys, nextKey, readSealKey, type SealKeyState, sealMac, writeSealKey } from './seal.js';
+import { EpochKeys, nextKey, readSealKey, type SealKeyState, writeSealKey } from './seal.js';
 
 export interface LedgerSidecar {
   /** After open + recovery; `size` entries exist. Catch up (or rebuild) from readHashes if behind. */
@@ -60,10 +60,15 @@ export interface LedgerOptions {
   now?: () => number;
 }
 
-interface Pending {
+interface Prepared {
   body: ReturnType<typeof normalizeInput>;
   payloadJson: string;
-  resolve(e: Entry): void;
+}
+
+/** One append() or appendBatch() call: its entries go into the same group commit, in order. */
+interface Pending {
+  items: Prepared[];
+  resolve(es: Entry[]): void;
   reject(err: unknown): void;
 }
 
@@ -81,6 +86,8 @@ const READ_CHUNK = 1 << 20;
 
 export class Ledger {
   private queue: Pending[] = [];
+  /** Entries waiting in `queue`. */
+  private queued = 0;
   private flushing: Promise<void> | undefined;
   private failed: Error | undefined;
   private closed = false;
@@ -216,8 +223,8 @@ export class Ledger {
     return new Promise<Entry>((resolve, reject) => {
       try {
         this.writable();
-        const p = this.prepare(input);
-        this.queue.push({ ...p, resolve, reject });
+        this.queue.push({ items: [this.prepare(input)], resolve: (es) => resolve(es[0] as Entry), reject });
+        this.queued++;
         this.schedule();
       } catch (err) {
         reject(err);
@@ -227,22 +234,20 @@ export class Ledger {
 
   /** Appends all or none: every input is checked before any is queued; one write and fsync for the lot. */
   appendBatch(inputs: EntryInput[]): Promise<Entry[]> {
-    try {
-      this.writable();
-      const prepared = inputs.map((i) => this.prepare(i));
-      return Promise.all(
-        prepared.map(
-          (p) =>
-            new Promise<Entry>((resolve, reject) => {
-              this.queue.push({ ...p, resolve, reject });
-            }),
-        ),
-      ).finally(() => {}) as Promise<Entry[]>;
-    } catch (err) {
-      return Promise.reject(err);
-    } finally {
-      this.schedule();
-    }
+    return new Promise<Entry[]>((resolve, reject) => {
+      try {
+        this.writable();
+        if (inputs.length === 0) {
+          resolve([]);
+          return;
+        }
+        this.queue.push({ items: inputs.map((i) => this.prepare(i)), resolve, reject });
+        this.queued += inputs.length;
+        this.schedule();
+      } catch (err) {
+        reject(err);
+      }
+    });
   }
 
   private writable(): void {
@@ -259,7 +264,7 @@ export class Ledger {
     }
   }
 
-  private prepare(input: EntryInput): Omit<Pending, 'resolve' | 'reject'> {
+  private prepare(input: EntryInput): Prepared {
     const body = normalizeInput(input);
     this.opts.validate?.(body.kind, body.payload);
     const scanned = this.opts.scanner !== undefined ? this.opts.scanner.scan(body) : body;
@@ -273,14 +278,24 @@ export class Ledger {
 
   private async flushLoop(): Promise<void> {
     try {
+      const max = this.opts.maxBatch ?? 8192;
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.opts.maxBatch ?? 4096);
+        // Whole calls only: a batch from appendBatch() is never split across two commits.
+        let n = 0;
+        let k = 0;
+        while (k < this.queue.length && (k === 0 || n + (this.queue[k] as Pending).items.length <= max)) {
+          n += (this.queue[k] as Pending).items.length;
+          k++;
+        }
+        const batch = this.queue.splice(0, k);
+        this.queued -= n;
         try {
           await this.commit(batch);
         } catch (err) {
           this.failed = err instanceof Error ? err : new Error(String(err));
           for (const p of batch) p.reject(err);
           for (const p of this.queue.splice(0)) p.reject(err);
+          this.queued = 0;
         }
       }
     } finally {
@@ -304,14 +319,19 @@ export class Ledger {
     const entries: Entry[] = [];
     let newSeal: SealKeyState | undefined;
     let seal = this.sealState;
-    const build = (body: Pending['body'], payloadJson: string): Entry => {
+    const build = (body: Prepared['body'], payloadJson: string): Entry => {
       const text = new EntryText(body, payloadJson, seq, timestamp, prev);
       let s: Seal | undefined;
-      if (seal !== undefined) s = { epoch: seal.epoch, mac: sealMac(seal.key, text.macInput(seal.epoch)) };
+      if (seal !== undefined) s = { epoch: seal.epoch, mac: text.mac(seal.key, seal.epoch) };
       const hash = sha256Hex(text.hashInput(s));
       lines.push(text.line(s, hash));
-      const e: Entry = { seq, timestamp, ...body, previous_hash: prev, hash };
+      // The normalized body is ours alone: complete it in place rather than copy it.
+      const e = body as Entry;
+      e.seq = seq;
+      e.timestamp = timestamp;
+      e.previous_hash = prev;
       if (s !== undefined) e.seal = s;
+      e.hash = hash;
       prev = hash;
       seq++;
       return e;
@@ -332,7 +352,7 @@ export class Ledger {
       this.opts.validate?.(body.kind, body.payload);
       entries.push(build(body, canonicalJson(body.payload)));
     }
-    for (const p of batch) entries.push(build(p.body, p.payloadJson));
+    for (const p of batch) for (const it of p.items) entries.push(build(it.body, it.payloadJson));
 
     const offsets: number[] = [];
     let at = this.fileSize;
@@ -361,7 +381,10 @@ export class Ledger {
     await this.index.append(offsets, genesis);
     for (const s of this.opts.sidecars ?? []) await s.append(entries);
     let i = newSeal !== undefined ? 1 : 0;
-    for (const p of batch) p.resolve(entries[i++] as Entry);
+    for (const p of batch) {
+      p.resolve(entries.slice(i, i + p.items.length));
+      i += p.items.length;
+    }
   }
 
   /** Entry `seq`, read through the offset index. */

@@ -50,8 +50,28 @@ function decision(i: number): EntryInput {
   };
 }
 
-async function groupCommit(dir: string, full: boolean): Promise<number> {
-  const file = path.join(dir, `gc-${full}.jsonl`);
+/** A MO§ES-sized entry (~420 bytes on disk), as `gavel audit log` writes them. */
+function small(i: number): EntryInput {
+  return {
+    kind: 'moses.log',
+    agent: 'agent-7',
+    action: 'read_file',
+    detail: `file ${i}`,
+    outcome: 'executed',
+  };
+}
+
+/**
+ * Durable appends through the store's group commit: `concurrent` issues 20,000 append() calls at
+ * once (as under HTTP load) and the store batches them; otherwise appendBatch() of 1,000.
+ */
+async function groupCommit(
+  dir: string,
+  full: boolean,
+  make: (i: number) => EntryInput,
+  concurrent: boolean,
+): Promise<number> {
+  const file = path.join(dir, `gc-${full}-${make.name}-${concurrent}.jsonl`);
   const opts = full
     ? {
         secret: SECRET,
@@ -60,15 +80,18 @@ async function groupCommit(dir: string, full: boolean): Promise<number> {
       }
     : {};
   const l = await Ledger.open(file, opts);
-  const inputs = Array.from({ length: 1000 }, (_, i) => decision(i));
+  const inputs = Array.from({ length: 1000 }, (_, i) => make(i));
   const rates: number[] = [];
-  // Many concurrent appenders (as under HTTP load), each append() on its own; the store batches them.
   for (let round = 0; round < 6; round++) {
     const n = 20_000;
     const t0 = performance.now();
-    const ps: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) ps.push(l.append(inputs[i % 1000] as EntryInput));
-    await Promise.all(ps);
+    if (concurrent) {
+      const ps: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) ps.push(l.append(inputs[i % 1000] as EntryInput));
+      await Promise.all(ps);
+    } else {
+      for (let i = 0; i < n; i += 1000) await l.appendBatch(inputs);
+    }
     if (round > 0) rates.push(n / ((performance.now() - t0) / 1000));
   }
   await l.close();

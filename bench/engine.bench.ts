@@ -1,0 +1,228 @@
+// Engine benchmarks, side by side in one run (issue 4 "Performance"):
+// - cold start: load (verify, world, instrument, compile) + pool up + first decision;
+// - single in-process evaluation p50 (fuel-metered, isolated), beside the same threshold policy as a
+//   plain JS function and in Cedar (cedar-wasm, pre-parsed policy set, statefulIsAuthorized);
+// - pool batch throughput (2 workers, batches of 10,000 split across them);
+// - fuel metering overhead: the same core module instrumented vs only optimised, direct export calls.
+// Uses policies/build/constitution when built, else a hand-written WAT threshold policy (noted).
+
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+import binaryen from 'binaryen';
+import { Engine, type GateRequest, loadPolicy, optimizeOnly, sha256Hex } from '../engine/index.js';
+import { instrument } from '../engine/instrument.js';
+import type { BenchResult } from './types.js';
+
+const WAT = `(module
+  (memory (export "memory") 1 4)
+  (global $hp (mut i32) (i32.const 4096))
+  (data (i32.const 16) "permitdenylow-riskhigh-risk")
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $hp) (i32.const 7)) (i32.const -8)))
+    (global.set $hp (i32.add (local.get $p) (local.get 3))) (local.get $p))
+  (func $out (param $v i32) (param $rp i32) (param $rl i32) (param $lp i32) (param $ll i32) (result i32)
+    (i32.store8 (i32.const 512) (local.get $v))
+    (i32.store (i32.const 516) (local.get $rp)) (i32.store (i32.const 520) (local.get $rl))
+    (i32.store (i32.const 524) (local.get $lp)) (i32.store (i32.const 528) (local.get $ll))
+    (i32.const 512))
+  (func (export "evaluate") (param $req i32) (result i32) (local $r f64) (local $i i32) (local $acc i32)
+    ;; a little work per request: sum the bytes of the gate name (loop headers cost fuel)
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.load offset=4 (local.get $req))))
+      (local.set $acc (i32.add (local.get $acc) (i32.load8_u (i32.add (i32.load (local.get $req)) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (local.set $r (f64.load offset=48 (local.get $req)))
+    (if (f64.ne (local.get $r) (local.get $r)) (then (local.set $r (f64.const 0.3))))
+    (if (result i32) (i32.and (f64.gt (local.get $r) (f64.const 0.5)) (i32.ne (local.get $acc) (i32.const -1)))
+      (then (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 22) (i32.const 4)))
+      (else (call $out (i32.const 0) (i32.const 26) (i32.const 8) (i32.const 16) (i32.const 6))))))`;
+
+const WIT = `package gavel:policy@0.1.0;
+interface types {
+  enum verdict { permit, permit-with-warning, escalate, deny }
+  record effect-vector { risk: f64, fairness: f64, privacy: f64, novelty: f64, security: f64 }
+  record gate-request {
+    gate: string, actor: string, role: string, mode: string, posture: string, environment: string,
+    effect: effect-vector,
+    context: list<tuple<string, string>>,
+  }
+  record decision { verdict: verdict, reason: string, rule: string }
+}
+world gate-policy {
+  use types.{gate-request, decision};
+  export evaluate: func(request: gate-request) -> decision;
+}`;
+
+function coreWat(): Uint8Array {
+  const m = binaryen.parseText(WAT);
+  const b = m.emitBinary();
+  m.dispose();
+  return b;
+}
+
+async function watPackage(): Promise<string> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'gavel-bench-')), 'threshold');
+  mkdirSync(dir);
+  const comp = await componentNew(
+    await componentEmbed({ binary: coreWat(), witSource: WIT, world: 'gate-policy' }),
+  );
+  writeFileSync(join(dir, 'component.wasm'), comp);
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      schema: 'gavel.policy/v1',
+      name: 'bench-threshold',
+      version: '1.0.0',
+      world: 'gavel:policy/gate-policy@0.1.0',
+      gates: ['*'],
+      fuel: 100000,
+      maxMemoryPages: 4,
+      component: { file: 'component.wasm', sha256: sha256Hex(comp) },
+      instrumenter: { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' },
+    }),
+  );
+  return dir;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+const now = () => Number(process.hrtime.bigint());
+
+/** Median over samples of the mean ns per call of `per` calls. */
+function perCall(fn: (i: number) => unknown, per = 2000, samples = 101): number {
+  for (let i = 0; i < per * 5; i++) fn(i);
+  const xs: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t = now();
+    for (let i = 0; i < per; i++) fn(i);
+    xs.push((now() - t) / per);
+  }
+  return median(xs);
+}
+
+const req: GateRequest = {
+  gate: 'tool.execute',
+  actor: 'agent-7',
+  role: 'operator',
+  mode: 'standard',
+  posture: 'DEFENSE',
+  environment: 'production',
+  effect: { risk: 0.42, privacy: 0.1 },
+  context: { tool: 'shell' },
+};
+
+export async function run(): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const constitution = join(process.cwd(), 'policies', 'build', 'constitution');
+  const useConst = existsSync(join(constitution, 'manifest.json'));
+  const watDir = await watPackage();
+  const dir = useConst ? constitution : watDir;
+  const subject = useConst ? 'constitution' : 'WAT threshold policy (constitution not built)';
+
+  // Cold start (jco/binaryen already imported by this process: module load time excluded).
+  const t0 = now();
+  const pol = await loadPolicy(dir, { allowUnsigned: true });
+  const engine = await Engine.create({ policies: [pol], threads: 2 });
+  await engine.evaluate(req);
+  const cold = (now() - t0) / 1e6;
+  out.push({
+    name: 'cold start to first decision (load+verify+instrument+compile+2 workers)',
+    value: cold,
+    unit: 'ms',
+    notes: subject,
+  });
+
+  // Single in-process evaluation vs plain JS and Cedar.
+  const ours = perCall(() => engine.evaluateSync(req));
+  const plain = (r: GateRequest) =>
+    (r.effect.risk ?? 0.3) > 0.5
+      ? { verdict: 'deny', reason: 'high-risk' }
+      : { verdict: 'permit', reason: 'low-risk' };
+  const js = perCall(() => plain(req));
+  const require = createRequire(import.meta.url);
+  const cedar =
+    require('@cedar-policy/cedar-wasm/nodejs') as typeof import('@cedar-policy/cedar-wasm/nodejs');
+  cedar.preparsePolicySet('gate', {
+    staticPolicies: 'permit(principal, action, resource) when { context.risk <= 50 };',
+  });
+  const call = {
+    principal: { type: 'Agent', id: 'agent-7' },
+    action: { type: 'Action', id: 'tool.execute' },
+    resource: { type: 'Gate', id: 'tool.execute' },
+    context: { risk: 42, privacy: 10, env: 'production' },
+    entities: [],
+    preparsedPolicySetId: 'gate',
+  };
+  const check = cedar.statefulIsAuthorized(call);
+  if (check.type !== 'success') throw new Error(`cedar: ${JSON.stringify(check)}`);
+  const ced = perCall(() => cedar.statefulIsAuthorized(call), 200, 31);
+  out.push({
+    name: 'single in-process evaluation p50 (fuel-metered, isolated)',
+    value: ours,
+    unit: 'ns',
+    target: '<= 1000',
+    pass: ours <= 1000,
+    peers: { 'plain JS': js, 'cedar-wasm statefulIsAuthorized': ced },
+    notes: `${subject}; median of 101 samples of 2000-call means; Cedar threshold on integer risk*100`,
+  });
+
+  // Pool batch throughput.
+  const batch = Array.from({ length: 10_000 }, (_, i) => ({ ...req, effect: { risk: (i % 100) / 100 } }));
+  for (let i = 0; i < 5; i++) await engine.evaluateBatch(batch);
+  const rates: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const t = now();
+    for (let i = 0; i < 5; i++) await engine.evaluateBatch(batch);
+    rates.push(50_000 / ((now() - t) / 1e9));
+  }
+  out.push({
+    name: 'pool batch throughput (2 workers, batches of 10,000)',
+    value: median(rates),
+    unit: 'decisions/s',
+    target: '>= 2,000,000',
+    pass: median(rates) >= 2_000_000,
+    notes: subject,
+  });
+  await engine.close();
+
+  // Fuel metering overhead: same core module, direct export calls, request written once.
+  const core = coreWat();
+  const variants: Record<string, number> = {};
+  for (const [name, wasm] of [
+    ['metered', instrument(core, { fuel: 100000, maxMemoryPages: 4 }).wasm],
+    ['plain', optimizeOnly(core)],
+  ] as const) {
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
+    const ex = inst.exports as Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+    const base = ex.cabi_realloc?.(0, 0, 8, 256) as number;
+    const dv = new DataView(ex.memory.buffer);
+    const gate = new TextEncoder().encode('governance.amend.with.a.longer.name');
+    new Uint8Array(ex.memory.buffer).set(gate, base + 128);
+    dv.setUint32(base, base + 128, true);
+    dv.setUint32(base + 4, gate.length, true);
+    dv.setFloat64(base + 48, 0.42, true);
+    const setFuel = ex.gavel$set_fuel;
+    const evaluate = ex.evaluate as (p: number) => number;
+    variants[name] = perCall(
+      setFuel ? () => (setFuel(100000), evaluate(base)) : () => evaluate(base),
+      20000,
+      51,
+    );
+  }
+  const overhead = ((variants.metered as number) / (variants.plain as number) - 1) * 100;
+  out.push({
+    name: 'fuel metering overhead (instrumented vs uninstrumented core, 35-byte loop + threshold)',
+    value: overhead,
+    unit: '%',
+    target: '<= 25',
+    pass: overhead <= 25,
+    notes: `metered ${(variants.metered as number).toFixed(1)} ns vs plain ${(variants.plain as number).toFixed(1)} ns a call (includes store tracking)`,
+  });
+  return out;
+}

@@ -2,9 +2,10 @@
 // Unix socket: durable single decisions over 64 keep-alive connections, the batch endpoint, durable
 // events, and boot-to-ready with a 1,000,000-entry ledger. Each load figure is the median of 3 runs
 // after a warm-up run. Needs the real ledger store (and, for decisions, the engine and a built
-// constitution in policies/build/); what cannot run yet is reported with a note instead of a figure.
+// engine, which loads a threshold policy built here from WAT); what cannot run is reported with a note.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,10 +109,55 @@ async function measure(
   return out;
 }
 
-function builtPolicies(): string | undefined {
-  const dir = join(process.cwd(), 'policies/build');
-  if (!existsSync(dir) || readdirSync(dir).length === 0) return undefined;
-  return dir;
+// A threshold policy (risk > 0.5 denies) as a WebAssembly component of gavel:policy/gate-policy,
+// built from WAT the way the engine's tests do, so the benchmark needs no policy toolchain.
+const WAT = `(module
+  (memory (export "memory") 1 4)
+  (global $hp (mut i32) (i32.const 4096))
+  (data (i32.const 16) "permitdenylow-riskhigh-risk")
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $hp) (i32.const 7)) (i32.const -8)))
+    (global.set $hp (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  (func $out (param $v i32) (param $rp i32) (param $rl i32) (param $lp i32) (param $ll i32) (result i32)
+    (i32.store8 (i32.const 512) (local.get $v))
+    (i32.store (i32.const 516) (local.get $rp)) (i32.store (i32.const 520) (local.get $rl))
+    (i32.store (i32.const 524) (local.get $lp)) (i32.store (i32.const 528) (local.get $ll))
+    (i32.const 512))
+  (func (export "evaluate") (param $req i32) (result i32) (local $r f64)
+    (local.set $r (f64.load offset=48 (local.get $req)))
+    (if (f64.ne (local.get $r) (local.get $r)) (then (local.set $r (f64.const 0.3))))
+    (if (result i32) (f64.gt (local.get $r) (f64.const 0.5))
+      (then (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 22) (i32.const 4)))
+      (else (call $out (i32.const 0) (i32.const 26) (i32.const 8) (i32.const 16) (i32.const 6))))))`;
+
+async function buildPolicy(root: string): Promise<string> {
+  const { componentEmbed, componentNew } = await import('@bytecodealliance/jco');
+  const binaryen = (await import('binaryen')).default;
+  const m = binaryen.parseText(WAT);
+  m.setFeatures(binaryen.Features.All);
+  const core = m.emitBinary();
+  m.dispose();
+  const wit = readFileSync(join(process.cwd(), 'policies/wit/gate.wit'), 'utf8');
+  const component = await componentNew(
+    await componentEmbed({ binary: core, witSource: wit, world: 'gate-policy' }),
+  );
+  const dir = join(root, 'policies', 'bench-threshold');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'component.wasm'), component);
+  const manifest = {
+    schema: 'gavel.policy/v1',
+    name: 'bench-threshold',
+    version: '1.0.0',
+    world: 'gavel:policy/gate-policy@0.1.0',
+    gates: ['*'],
+    fuel: 100000,
+    maxMemoryPages: 4,
+    component: { file: 'component.wasm', sha256: createHash('sha256').update(component).digest('hex') },
+    instrumenter: { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' },
+  };
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return join(root, 'policies');
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -136,7 +182,8 @@ export async function run(): Promise<BenchResult[]> {
       },
     ];
   }
-  const policies = builtPolicies();
+  const root = mkdtempSync(join(tmpdir(), 'gavel-bench-pol-'));
+  const policies = await buildPolicy(root).catch(() => undefined);
   const env = setup(policies);
   try {
     const { child } = await start(env.file, env.socket);
@@ -207,7 +254,7 @@ export async function run(): Promise<BenchResult[]> {
           value: 0,
           unit: 'req/s',
           target: '>= 10000',
-          notes: 'not run: no engine/built policies (policies/build) yet',
+          notes: 'not run: the engine could not load the benchmark policy',
         });
       }
     } finally {
@@ -252,6 +299,7 @@ export async function run(): Promise<BenchResult[]> {
     }
   } finally {
     rmSync(env.dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
   return results;
 }

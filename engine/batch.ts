@@ -21,7 +21,12 @@ export interface EncodedResults {
 export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array): EncodedBatch {
   const table = new Map<string, number>();
   const strings: string[] = [];
-  const id = (s: unknown): number => {
+  // Batches repeat values field by field (same gate, actor, ...): a per-slot last-value check skips
+  // most map lookups.
+  const lastS: unknown[] = new Array(16).fill(undefined);
+  const lastI = new Int32Array(16);
+  const id = (s: unknown, slot: number): number => {
+    if (s === lastS[slot]) return lastI[slot] as number;
     const k = typeof s === 'string' ? s : String(s ?? '');
     let i = table.get(k);
     if (i === undefined) {
@@ -29,6 +34,8 @@ export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array):
       strings.push(k);
       table.set(k, i);
     }
+    lastS[slot] = s;
+    lastI[slot] = i;
     return i;
   };
   const n = reqs.length;
@@ -39,12 +46,12 @@ export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array):
     const q = reqs[r] as GateRequest;
     const o = r * INTS;
     ints[o] = policyOf[r] as number;
-    ints[o + 1] = id(q.gate);
-    ints[o + 2] = id(q.actor);
-    ints[o + 3] = id(q.role);
-    ints[o + 4] = id(q.mode);
-    ints[o + 5] = id(q.posture);
-    ints[o + 6] = id(q.environment);
+    ints[o + 1] = id(q.gate, 0);
+    ints[o + 2] = id(q.actor, 1);
+    ints[o + 3] = id(q.role, 2);
+    ints[o + 4] = id(q.mode, 3);
+    ints[o + 5] = id(q.posture, 4);
+    ints[o + 6] = id(q.environment, 5);
     const e = q.effect ?? {};
     for (let d = 0; d < 5; d++) {
       const v = e[DIMENSIONS[d] as keyof typeof e];
@@ -53,7 +60,8 @@ export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array):
     ints[o + 7] = ctxParts.length;
     let count = 0;
     for (const k in q.context ?? {}) {
-      ctxParts.push(id(k), id(q.context[k]));
+      const slot = count < 4 ? 6 + 2 * count : 14;
+      ctxParts.push(id(k, slot), id(q.context[k], slot + 1));
       count++;
     }
     ints[o + 8] = count;

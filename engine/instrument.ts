@@ -98,11 +98,14 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
         `the module's maximum memory ${f.memory.max} pages exceeds the cap of ${cap} pages`,
       );
 
-    // Bulk-memory ops write memory without passing through store hooks: validate without the feature.
-    m.setFeatures(binaryen.Features.All & ~binaryen.Features.BulkMemory & ~binaryen.Features.BulkMemoryOpt);
-    const tracked = m.validate() === 1;
+    // Bulk-memory writes (memory.copy/fill, AssemblyScript uses both) do not pass through store hooks:
+    // lower them into plain load/store loops first (fuel-metered like any loop), then every write is
+    // tracked. memory.init would still escape: such modules get a full-memory restore.
+    // (the pass asserts on the "All" feature set; only the bulk-memory bits matter to it)
+    m.setFeatures(binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);
+    m.runPasses(['llvm-memory-copy-fill-lowering']);
     m.setFeatures(binaryen.Features.All);
-
+    const tracked = !/\bmemory\.init\b/.test(m.emitText());
     const mutables: { name: string; type: number }[] = [];
     for (let i = 0; i < m.getNumGlobals(); i++) {
       const g = binaryen.getGlobalInfo(m.getGlobalByIndex(i));
@@ -182,22 +185,60 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
     }
     // Shadows of the policy's mutable globals, and the host-facing helpers.
     const snap: binaryen.ExpressionRef[] = [];
-    const reset: binaryen.ExpressionRef[] = [];
     for (const g of mutables) {
       const shadow = `gavel$init$${g.name}`;
       m.addGlobal(shadow, g.type, true, zero(m, g.type));
       snap.push(m.global.set(shadow, m.global.get(g.name, g.type)));
-      reset.push(m.global.set(g.name, m.global.get(shadow, g.type)));
     }
-    reset.push(m.global.set(LO, m.i32.const(-1)), m.global.set(HI, m.i32.const(0)));
     const fn = (name: string, params: number[], result: number, body: binaryen.ExpressionRef) => {
       m.addFunction(name, binaryen.createType(params), result, [], body);
       m.addFunctionExport(name, name);
     };
     fn('gavel$snap', [], binaryen.none, snap.length ? m.block(null, snap) : m.nop());
-    fn('gavel$reset', [], binaryen.none, m.block(null, reset));
+    const mkReset = () => [
+      ...mutables.map((g) => m.global.set(g.name, m.global.get(`gavel$init$${g.name}`, g.type))),
+      m.global.set(LO, m.i32.const(-1)),
+      m.global.set(HI, m.i32.const(0)),
+    ];
+    fn('gavel$reset', [], binaryen.none, m.block(null, mkReset()));
     fn('gavel$set_fuel', [i32], binaryen.none, m.global.set(FUEL, m.local.get(0, i32)));
     fn('gavel$get_fuel', [], i32, m.global.get(FUEL, i32));
+    // Fewer host<->wasm crossings on the hot path: begin = set fuel + allocate the request;
+    // end = the dirty range packed in an f64 (lo * 2^25 + hi, each clamped to 2^24) + reset globals.
+    let realloc = '';
+    for (let i = 0; i < m.getNumExports(); i++) {
+      const e = binaryen.getExportInfo(m.getExportByIndex(i));
+      if (e.name === 'cabi_realloc') realloc = e.value;
+    }
+    const f64 = binaryen.f64;
+    const clamp = (v: binaryen.ExpressionRef) =>
+      m.f64.convert_u.i32(m.select(m.i32.gt_u(v, m.i32.const(1 << 24)), m.i32.const(1 << 24), v));
+    fn(
+      'gavel$begin',
+      [i32, i32],
+      i32,
+      m.block(
+        null,
+        [
+          m.global.set(FUEL, m.local.get(0, i32)),
+          m.call(realloc, [m.i32.const(0), m.i32.const(0), m.i32.const(8), m.local.get(1, i32)], i32),
+        ],
+        i32,
+      ),
+    );
+    const endBody = [
+      m.local.set(
+        0,
+        m.f64.add(
+          m.f64.mul(clamp(m.global.get(LO, i32)), m.f64.const(2 ** 25)),
+          clamp(m.global.get(HI, i32)),
+        ),
+      ),
+      ...mkReset(),
+      m.local.get(0, f64),
+    ];
+    m.addFunction('gavel$end', binaryen.none, f64, [f64], m.block(null, endBody, f64));
+    m.addFunctionExport('gavel$end', 'gavel$end');
     fn('gavel$lo', [], i32, m.global.get(LO, i32));
     fn('gavel$hi', [], i32, m.global.get(HI, i32));
 
@@ -215,7 +256,7 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
 
 function zero(m: binaryen.Module, t: number): binaryen.ExpressionRef {
   if (t === binaryen.i32) return m.i32.const(0);
-  if (t === binaryen.i64) return m.i64.const(0, 0);
+  if (t === binaryen.i64) return (m.i64.const as unknown as (v: bigint) => binaryen.ExpressionRef)(0n);
   if (t === binaryen.f32) return m.f32.const(0);
   if (t === binaryen.f64) return m.f64.const(0);
   throw new EngineError('BAD_PACKAGE', 'mutable globals of reference or vector type are not supported');

@@ -29,6 +29,8 @@ interface Exports {
   cabi_post_evaluate?: (p: number) => void;
   gavel$snap(): void;
   gavel$reset(): void;
+  gavel$begin(fuel: number, size: number): number;
+  gavel$end(): number;
   gavel$set_fuel(n: number): void;
   gavel$get_fuel(): number;
   gavel$lo(): number;
@@ -81,32 +83,45 @@ export class PolicyRuntime {
     return b;
   }
 
+  private readonly scratch = new Float64Array(5);
+
   evaluate(req: GateRequest): RawDecision {
+    const ctx = Object.entries(req.context ?? {});
+    const sb: Uint8Array[] = new Array(6 + 2 * ctx.length);
+    sb[0] = this.bytesOf(String(req.gate ?? ''));
+    sb[1] = this.bytesOf(String(req.actor ?? ''));
+    sb[2] = this.bytesOf(String(req.role ?? ''));
+    sb[3] = this.bytesOf(String(req.mode ?? ''));
+    sb[4] = this.bytesOf(String(req.posture ?? ''));
+    sb[5] = this.bytesOf(String(req.environment ?? ''));
+    for (let i = 0; i < ctx.length; i++) {
+      const e = ctx[i] as [string, string];
+      sb[6 + 2 * i] = this.bytesOf(String(e[0]));
+      sb[7 + 2 * i] = this.bytesOf(String(e[1]));
+    }
+    const eff = req.effect ?? {};
+    const f = this.scratch;
+    for (let i = 0; i < 5; i++) {
+      const v = eff[DIMENSIONS[i] as keyof typeof eff];
+      f[i] = typeof v === 'number' ? v : Number.NaN;
+    }
+    return this.run(sb, ctx.length, f, 0);
+  }
+
+  /**
+   * Evaluate an already-encoded request: `sb` = the six request strings then key, value per context
+   * entry (UTF-8); `eff[effOff..effOff+5]` = the EffectVector (NaN = not given).
+   */
+  run(sb: Uint8Array[], nctx: number, eff: Float64Array, effOff: number): RawDecision {
     const budget = this.spec.fuel;
     const ex = this.ex;
     let result: RawDecision;
     let clean = true;
     try {
-      const strs = [req.gate, req.actor, req.role, req.mode, req.posture, req.environment];
-      const ctx = Object.entries(req.context ?? {});
-      let total = 96 + 16 * ctx.length;
-      const sb: Uint8Array[] = new Array(6 + 2 * ctx.length);
-      for (let i = 0; i < 6; i++) {
-        const b = this.bytesOf(String(strs[i] ?? ''));
-        sb[i] = b;
-        total += b.length;
-      }
-      for (let i = 0; i < ctx.length; i++) {
-        const e = ctx[i] as [string, string];
-        const k = this.bytesOf(String(e[0]));
-        const v = this.bytesOf(String(e[1]));
-        sb[6 + 2 * i] = k;
-        sb[7 + 2 * i] = v;
-        total += k.length + v.length;
-      }
-      ex.gavel$set_fuel(budget);
+      let total = 96 + 16 * nctx;
+      for (let i = 0; i < 6 + 2 * nctx; i++) total += (sb[i] as Uint8Array).length;
       // One allocation for the record, the context array and every string (the guest cannot tell).
-      const base = ex.cabi_realloc(0, 0, 8, total) >>> 0;
+      const base = ex.gavel$begin(budget, total) >>> 0;
       if (this.ex.memory.buffer.byteLength !== this.u8.byteLength) this.refreshViews();
       if (base % 8 !== 0 || base + total > this.u8.length) {
         clean = false;
@@ -114,25 +129,21 @@ export class PolicyRuntime {
       }
       const u8 = this.u8;
       const dv = this.dv;
-      let sp = base + 96 + 16 * ctx.length;
+      let sp = base + 96 + 16 * nctx;
       for (let i = 0; i < 6; i++) {
         const b = sb[i] as Uint8Array;
-        u8.set(b, sp);
+        put(u8, b, sp);
         dv.setUint32(base + i * 8, sp, true);
         dv.setUint32(base + i * 8 + 4, b.length, true);
         sp += b.length;
       }
-      const eff = req.effect ?? {};
-      for (let i = 0; i < 5; i++) {
-        const v = eff[DIMENSIONS[i] as keyof typeof eff];
-        dv.setFloat64(base + 48 + i * 8, typeof v === 'number' ? v : Number.NaN, true);
-      }
+      for (let i = 0; i < 5; i++) dv.setFloat64(base + 48 + i * 8, eff[effOff + i] as number, true);
       const list = base + 96;
-      dv.setUint32(base + 88, ctx.length === 0 ? 0 : list, true);
-      dv.setUint32(base + 92, ctx.length, true);
-      for (let i = 0; i < 2 * ctx.length; i++) {
+      dv.setUint32(base + 88, nctx === 0 ? 0 : list, true);
+      dv.setUint32(base + 92, nctx, true);
+      for (let i = 0; i < 2 * nctx; i++) {
         const b = sb[6 + i] as Uint8Array;
-        u8.set(b, sp);
+        put(u8, b, sp);
         dv.setUint32(list + i * 8, sp, true);
         dv.setUint32(list + i * 8 + 4, b.length, true);
         sp += b.length;
@@ -216,9 +227,10 @@ export class PolicyRuntime {
       this.instantiate();
       return;
     }
+    const packed = ex.gavel$end(); // also resets the globals
     if (this.spec.tracked) {
-      let lo = ex.gavel$lo() >>> 0;
-      let hi = ex.gavel$hi() >>> 0;
+      let lo = Math.floor(packed / 2 ** 25);
+      let hi = packed - lo * 2 ** 25;
       if (this.hostLo < lo) lo = this.hostLo;
       if (this.hostHi > hi) hi = this.hostHi;
       if (hi > this.memBytes) hi = this.memBytes;
@@ -226,8 +238,12 @@ export class PolicyRuntime {
     } else {
       this.u8.set(this.snapshot);
     }
-    ex.gavel$reset();
   }
+}
+
+function put(u8: Uint8Array, b: Uint8Array, at: number): void {
+  if (b.length > 24) u8.set(b, at);
+  else for (let i = 0; i < b.length; i++) u8[at + i] = b[i] as number;
 }
 
 function safeFuel(ex: Exports): number {

@@ -1,12 +1,13 @@
 // Pool worker: instantiates every policy once from the compiled modules posted by the engine and
 // answers encoded batches (engine/batch.ts).
 import { workerData } from 'node:worker_threads';
-import { decodeRequest, type EncodedBatch, type EncodedResults, INTS } from './batch.js';
+import { type EncodedBatch, type EncodedResults, INTS } from './batch.js';
 import { PolicyRuntime, type PolicySpec } from './runtime.js';
 import { VERDICTS } from './types.js';
 
 const specs = (workerData as { policies: PolicySpec[] }).policies;
 const runtimes = specs.map((s) => new PolicyRuntime(s));
+const enc = new TextEncoder();
 
 export default function run(b: EncodedBatch): EncodedResults {
   const n = b.ints.length / INTS;
@@ -25,9 +26,19 @@ export default function run(b: EncodedBatch): EncodedResults {
     }
     return i;
   };
+  // Each distinct string of the batch is encoded once; requests are assembled from indices.
+  const bytes = b.strings.map((x) => enc.encode(x));
+  const ints = b.ints;
+  const sb: Uint8Array[] = [];
   for (let r = 0; r < n; r++) {
-    const rt = runtimes[b.ints[r * INTS] as number] as PolicyRuntime;
-    const d = rt.evaluate(decodeRequest(b, r));
+    const o = r * INTS;
+    const rt = runtimes[ints[o] as number] as PolicyRuntime;
+    for (let i = 0; i < 6; i++) sb[i] = bytes[ints[o + 1 + i] as number] as Uint8Array;
+    const off = ints[o + 7] as number;
+    const nctx = ints[o + 8] as number;
+    for (let i = 0; i < 2 * nctx; i++) sb[6 + i] = bytes[b.ctx[off + i] as number] as Uint8Array;
+    sb.length = 6 + 2 * nctx;
+    const d = rt.run(sb, nctx, b.effects, r * 5);
     verdicts[r] = VERDICTS.indexOf(d.verdict);
     fuel[r] = d.fuel;
     reasons[r] = id(d.reason);

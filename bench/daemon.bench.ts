@@ -38,7 +38,7 @@ function setup(policiesDir: string | undefined): {
   writeFileSync(
     file,
     `[ledger]\npath = "ledger.jsonl"\nsecret_file = "secret"\nmax_batch = 2000\n[server]\nsocket = "g.sock"\nbody_limit = 8388608\n` +
-      (policiesDir ? `[policies]\ndir = "${policiesDir}"\nallow_unsigned = true\nthreads = 1\n` : '') +
+      (policiesDir ? `[policies]\ndir = "${policiesDir}"\nallow_unsigned = true\nthreads = 0\n` : '') +
       `[[auth.tokens]]\nname = "bench"\nsha256 = "${hashToken(TOKEN)}"\nscopes = ["admin"]\n[log]\nlevel = "warn"\n`,
   );
   return { dir, file, socket: join(dir, 'g.sock'), ledger: join(dir, 'ledger.jsonl') };
@@ -131,7 +131,7 @@ const WAT = `(module
       (then (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 22) (i32.const 4)))
       (else (call $out (i32.const 0) (i32.const 26) (i32.const 8) (i32.const 16) (i32.const 6))))))`;
 
-async function buildPolicy(root: string): Promise<string> {
+export async function buildPolicy(root: string): Promise<string> {
   const { componentEmbed, componentNew } = await import('@bytecodealliance/jco');
   const binaryen = (await import('binaryen')).default;
   const m = binaryen.parseText(WAT);

@@ -73,7 +73,13 @@ export const ConfigSchema = Type.Object(
           ),
           trust_file: Type.Optional(Type.String({ minLength: 1 })),
           allow_unsigned: Type.Optional(Type.Boolean()),
-          threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          threads: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 64,
+              description: 'engine worker threads; 0 = evaluate in process',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -388,7 +394,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       dir: c.policies?.dir === undefined ? undefined : path(c.policies.dir),
       trustFile: c.policies?.trust_file === undefined ? undefined : path(c.policies.trust_file),
       allowUnsigned: c.policies?.allow_unsigned ?? false,
-      threads: c.policies?.threads ?? 1,
+      threads: c.policies?.threads ?? 0,
     },
     checkpoint:
       c.checkpoint === undefined || keyFile === undefined

@@ -61,7 +61,9 @@ export function register(program: Command): void {
     addDaemonOptions(
       gate
         .command('eval')
-        .description('Evaluate a gate (through the daemon: --daemon); exit 0 permit, 3 escalate, 4 deny'),
+        .description(
+          'Evaluate a gate (through the daemon: --daemon); exit 0 permit, 10 permit-with-warning, 20 escalate, 30 deny',
+        ),
     )
       .argument('<gate>', 'gate name, e.g. tool.invoke')
       .option('--daemon', 'ask the running daemon (it records the decision)', false)

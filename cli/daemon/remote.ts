@@ -41,9 +41,9 @@ function parseContext(items: string[] | undefined): Record<string, string> | und
   return out;
 }
 
-/** Exit status of a verdict: 0 permit, 0 permit-with-warning, 3 escalate, 4 deny. */
+/** Exit status of a verdict, as the local `gate eval`: 0 permit, 10 permit-with-warning, 20 escalate, 30 deny. */
 export function verdictExit(v: string): number {
-  return v === 'deny' ? 4 : v === 'escalate' ? 3 : 0;
+  return v === 'deny' ? 30 : v === 'escalate' ? 20 : v === 'permit-with-warning' ? 10 : 0;
 }
 
 export async function gateEvalViaDaemon(gate: string, o: GateEvalOpts): Promise<void> {

@@ -128,7 +128,10 @@ describe('daemon with the real engine', () => {
       // the CLI's gate eval --daemon: the verdict as exit status, recorded under the token identity
       const ge = cli(['gate', 'eval', 'tool.invoke', '--daemon', '--risk', '0.9', '--json'], TOKENS.agent);
       expect(ge.status, ge.stderr).toBe(30);
-      expect(JSON.parse(ge.stdout)).toMatchObject({ verdict: 'deny', policy: { name: 'tools', version: '1.0.0' } });
+      expect(JSON.parse(ge.stdout)).toMatchObject({
+        verdict: 'deny',
+        policy: { name: 'tools', version: '1.0.0' },
+      });
       // the agent token cannot deploy
       expect(cli(['policy', 'rollback', 'tools'], TOKENS.agent).status).not.toBe(0);
 

@@ -43,7 +43,7 @@ function isRequest(r: unknown): r is GateRequest {
 export class Engine {
   private readonly refs: PolicyRef[];
   private readonly byGate = new Map<string, number>();
-  private readonly wildcard: number;
+  private wildcard: number;
   private sync: (PolicyRuntime | undefined)[] = [];
   private constructor(
     readonly policies: LoadedPolicy[],
@@ -70,6 +70,8 @@ export class Engine {
     policies: LoadedPolicy[];
     threads?: number;
     timeoutMs?: number;
+    /** Send gates no policy lists to the first policy (testing one package's own unknown-gate rule). */
+    routeAll?: boolean;
   }): Promise<Engine> {
     // threads: 0 = no pool (CLI one-shots): evaluate/evaluateBatch run in-process.
     const threads = Math.max(0, Math.floor(opts.threads ?? 2));
@@ -84,6 +86,7 @@ export class Engine {
             workerData: { policies: opts.policies.map((p) => p.spec) },
           });
     const e = new Engine(opts.policies, pool, threads, opts.timeoutMs ?? 2000);
+    if (opts.routeAll && opts.policies.length > 0 && e.wildcard < 0) e.wildcard = 0;
     // Pool up: every worker instantiated before the first real request.
     if (pool)
       await Promise.all(Array.from({ length: threads }, () => pool.run(encodeBatch([], new Int32Array(0)))));

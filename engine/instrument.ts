@@ -117,9 +117,15 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
     const FUEL = 'gavel$fuel';
     const LO = 'gavel$lo';
     const HI = 'gavel$hi';
+    const LLO = 'gavel$llo';
+    const LHI = 'gavel$lhi';
+    const SPLIT = 'gavel$split';
     m.addGlobal(FUEL, i32, true, m.i32.const(Math.min(opts.fuel, 0x7fffffff)));
     m.addGlobal(LO, i32, true, m.i32.const(-1));
     m.addGlobal(HI, i32, true, m.i32.const(0));
+    m.addGlobal(LLO, i32, true, m.i32.const(-1));
+    m.addGlobal(LHI, i32, true, m.i32.const(0));
+    m.addGlobal(SPLIT, i32, true, m.i32.const(0));
 
     const replace = (
       name: string,
@@ -150,17 +156,38 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
         m.block(
           null,
           [
-            m.if(m.i32.lt_u(addr(), m.global.get(LO, i32)), m.global.set(LO, addr())),
-            m.local.set(4, m.i32.add(addr(), m.local.get(1, i32))),
+            // Two water marks, split at the heap start the host reports (gavel$split): static data
+            // writes low in memory and the allocator's writes high up stay two small ranges.
+            m.local.set(5, addr()),
+            m.local.set(4, m.i32.add(m.local.get(5, i32), m.local.get(1, i32))),
             m.if(
-              m.i32.gt_u(m.local.get(4, i32), m.global.get(HI, i32)),
-              m.global.set(HI, m.local.get(4, i32)),
+              m.i32.lt_u(m.local.get(5, i32), m.global.get(SPLIT, i32)),
+              m.block(null, [
+                m.if(
+                  m.i32.lt_u(m.local.get(5, i32), m.global.get(LLO, i32)),
+                  m.global.set(LLO, m.local.get(5, i32)),
+                ),
+                m.if(
+                  m.i32.gt_u(m.local.get(4, i32), m.global.get(LHI, i32)),
+                  m.global.set(LHI, m.local.get(4, i32)),
+                ),
+              ]),
+              m.block(null, [
+                m.if(
+                  m.i32.lt_u(m.local.get(5, i32), m.global.get(LO, i32)),
+                  m.global.set(LO, m.local.get(5, i32)),
+                ),
+                m.if(
+                  m.i32.gt_u(m.local.get(4, i32), m.global.get(HI, i32)),
+                  m.global.set(HI, m.local.get(4, i32)),
+                ),
+              ]),
             ),
             m.local.get(3, i32),
           ],
           i32,
         ),
-        [i32],
+        [i32, i32],
       );
       replace('load_ptr', [i32, i32, i32, i32], i32, m.local.get(3, i32));
       for (const [t, ty] of [
@@ -199,6 +226,8 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
       ...mutables.map((g) => m.global.set(g.name, m.global.get(`gavel$init$${g.name}`, g.type))),
       m.global.set(LO, m.i32.const(-1)),
       m.global.set(HI, m.i32.const(0)),
+      m.global.set(LLO, m.i32.const(-1)),
+      m.global.set(LHI, m.i32.const(0)),
     ];
     fn('gavel$reset', [], binaryen.none, m.block(null, mkReset()));
     fn('gavel$set_fuel', [i32], binaryen.none, m.global.set(FUEL, m.local.get(0, i32)));
@@ -226,6 +255,10 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
         i32,
       ),
     );
+    const pack = (lo: string, hi: string) =>
+      m.f64.add(m.f64.mul(clamp(m.global.get(lo, i32)), m.f64.const(2 ** 25)), clamp(m.global.get(hi, i32)));
+    fn('gavel$low', [], f64, pack(LLO, LHI));
+    fn('gavel$set_split', [i32], binaryen.none, m.global.set(SPLIT, m.local.get(0, i32)));
     const endBody = [
       m.local.set(
         0,

@@ -31,6 +31,8 @@ interface Exports {
   gavel$reset(): void;
   gavel$begin(fuel: number, size: number): number;
   gavel$end(): number;
+  gavel$low(): number;
+  gavel$set_split(at: number): void;
   gavel$set_fuel(n: number): void;
   gavel$get_fuel(): number;
   gavel$lo(): number;
@@ -64,7 +66,25 @@ export class PolicyRuntime {
     this.refreshViews();
     this.snapshot = this.u8.slice();
     this.memBytes = this.snapshot.length;
-    this.ex.gavel$reset();
+    // Probe where the allocator puts a request (the heap start), then undo the probe: stores below
+    // it (static data) and above it (the heap) are tracked as two separate ranges.
+    let split = 0;
+    try {
+      split = Math.max(0, (this.ex.gavel$begin(this.spec.fuel, 8) >>> 0) - 256);
+    } catch {
+      split = 0;
+    }
+    if (this.ex.memory.buffer.byteLength === this.memBytes) {
+      this.refreshViews();
+      this.u8.set(this.snapshot);
+      this.ex.gavel$reset();
+      this.ex.gavel$set_split(split);
+    } else {
+      this.ex = new WebAssembly.Instance(this.spec.module, {}).exports as unknown as Exports;
+      this.ex.gavel$snap();
+      this.refreshViews();
+      this.ex.gavel$reset();
+    }
   }
 
   private refreshViews(): void {
@@ -227,8 +247,14 @@ export class PolicyRuntime {
       this.instantiate();
       return;
     }
+    const low = ex.gavel$low();
     const packed = ex.gavel$end(); // also resets the globals
     if (this.spec.tracked) {
+      if (low < 2 ** 49) {
+        const llo = Math.floor(low / 2 ** 25);
+        const lhi = low - llo * 2 ** 25;
+        if (llo < lhi) this.u8.set(this.snapshot.subarray(llo, lhi), llo);
+      }
       let lo = Math.floor(packed / 2 ** 25);
       let hi = packed - lo * 2 ** 25;
       if (this.hostLo < lo) lo = this.hostLo;

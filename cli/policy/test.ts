@@ -4,11 +4,11 @@ import { Engine, type GateRequest, loadPolicy } from '../../engine/index.js';
 import { UsageError } from '../errors.js';
 import { readJsonl, readTrust, requirePackage } from './package.js';
 
-async function engineFor(pkg: string, trust?: string) {
+async function engineFor(pkg: string, trust?: string, routeAll = false) {
   requirePackage(pkg);
   const t = readTrust(trust);
   const p = await loadPolicy(pkg, { trust: t, allowUnsigned: t === undefined });
-  return Engine.create({ policies: [p], threads: 0 });
+  return Engine.create({ policies: [p], threads: 0, routeAll });
 }
 
 function fillRequest(r: Partial<GateRequest>): GateRequest {
@@ -36,7 +36,7 @@ export async function policyTest(
       );
     return { line, name: c.name, request: fillRequest(c.request), expect: c.expect, rule: c.rule };
   });
-  const engine = await engineFor(pkg, o.trust);
+  const engine = await engineFor(pkg, o.trust, true);
   try {
     const rows = cases.map((c) => {
       const d = engine.evaluateSync(c.request);

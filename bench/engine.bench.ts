@@ -110,8 +110,8 @@ const req: GateRequest = {
   gate: 'tool.execute',
   actor: 'agent-7',
   role: 'operator',
-  mode: 'standard',
-  posture: 'DEFENSE',
+  mode: 'high-integrity',
+  posture: 'defense',
   environment: 'production',
   effect: { risk: 0.42, privacy: 0.1 },
   context: { tool: 'shell' },
@@ -172,6 +172,24 @@ export async function run(): Promise<BenchResult[]> {
     notes: `${subject}; median of 101 samples of 2000-call means; Cedar threshold on integer risk*100`,
   });
 
+  if (useConst) {
+    // The engine's own floor: the same path with a minimal hand-written threshold policy.
+    const small = await Engine.create({
+      policies: [await loadPolicy(watDir, { allowUnsigned: true })],
+      threads: 0,
+    });
+    const floor = perCall(() => small.evaluateSync(req));
+    await small.close();
+    out.push({
+      name: 'single in-process evaluation p50, minimal WAT threshold policy (engine floor)',
+      value: floor,
+      unit: 'ns',
+      target: '<= 1000',
+      pass: floor <= 1000,
+      peers: { 'plain JS': js, 'cedar-wasm statefulIsAuthorized': ced },
+    });
+  }
+
   // Pool batch throughput.
   const batch = Array.from({ length: 10_000 }, (_, i) => ({ ...req, effect: { risk: (i % 100) / 100 } }));
   for (let i = 0; i < 5; i++) await engine.evaluateBatch(batch);
@@ -210,7 +228,12 @@ export async function run(): Promise<BenchResult[]> {
     const setFuel = ex.gavel$set_fuel;
     const evaluate = ex.evaluate as (p: number) => number;
     variants[name] = perCall(
-      setFuel ? () => (setFuel(100000), evaluate(base)) : () => evaluate(base),
+      setFuel
+        ? () => {
+            setFuel(100000);
+            return evaluate(base);
+          }
+        : () => evaluate(base),
       20000,
       51,
     );

@@ -50,9 +50,10 @@ export class GateService {
     public decisions: DecisionSource,
     readonly checker: EventChecker,
     readonly metrics: DaemonMetrics,
+    // MO§ES defaults (its state file's defaults): high-integrity mode, defense posture.
     readonly defaults: { mode: string; posture: string; environment: string } = {
-      mode: 'standard',
-      posture: 'default',
+      mode: 'high-integrity',
+      posture: 'defense',
       environment: 'production',
     },
   ) {}

@@ -9,6 +9,7 @@ import { register as keys } from './keys.js';
 import { register as policy } from './policy.js';
 import { register as policyBuild } from './policy-build.js';
 import { register as proofs } from './proofs.js';
+import { register as start } from './start.js';
 import { register as status } from './status.js';
 
 export type RegisterCommands = (program: Command) => void;
@@ -27,4 +28,5 @@ export const commandGroups: RegisterCommands[] = [
   proofs,
   daemonClient,
   policyBuild,
+  start,
 ];

@@ -1,0 +1,109 @@
+// `npm start` (gavel start): the system on embedded defaults, demo decisions recorded, reachable on
+// the socket and loopback TCP, stopped cleanly by Ctrl-C (SIGINT), and resumed by a second start.
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanEnv, GAVEL, gavel, tempDir } from '../helpers/run.js';
+
+const t = tempDir('start');
+afterAll(() => t.cleanup());
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as { port: number };
+      s.close(() => resolve(a.port));
+    });
+  });
+}
+
+async function runOnce(
+  dir: string,
+  port: number,
+  check: (out: string) => Promise<void>,
+): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [GAVEL, 'start', '--dir', dir, '--port', String(port)], {
+    env: cleanEnv(),
+    cwd: t.dir,
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('gavel is running') && Date.now() < deadline && child.exitCode === null)
+    await new Promise((r) => setTimeout(r, 100));
+  expect(out, out).toContain('gavel is running');
+  await check(out);
+  child.kill('SIGINT');
+  return { code: await exited, out };
+}
+
+describe('gavel start', () => {
+  it('runs on defaults, records demo decisions, answers on TCP, stops on SIGINT and resumes', async () => {
+    const dir = path.join(t.dir, '.gavel');
+    const port = await freePort();
+    const first = await runOnce(dir, port, async (out) => {
+      expect(out).toMatch(/demo: assess\.run\s+-> permit\s+\(permit\.within_thresholds\)/);
+      expect(out).toMatch(/demo: tool\.execute\s+-> escalate\s+\(posture\.defense\.outbound\)/);
+      expect(out).toMatch(/demo: agent\.spawn\s+-> permit-with-warning/);
+      expect(out).toMatch(/demo: workspace\.delete\s+-> deny\s+\(threshold\.risk\)/);
+      expect(out).toMatch(/demo: agent\.elevate\s+-> deny\s+\(posture\.scout\.mutating\)/);
+      const token = (await import('node:fs'))
+        .readFileSync(path.join(dir, 'secrets', 'demo-agent.token'), 'utf8')
+        .trim();
+      const r = await fetch(`http://127.0.0.1:${port}/v1/gates/tool.execute/evaluate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ effect: { risk: 0.2 }, environment: 'development', posture: 'offense' }),
+      });
+      const d = (await r.json()) as { verdict: string; seq: number; policy: { name: string } };
+      expect(d.verdict).toBe('permit-with-warning');
+      expect(d.policy.name).toBe('constitution');
+    });
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('stopping');
+    expect(existsSync(path.join(dir, 'gavel.sock'))).toBe(false);
+    for (const s of ['operator-secret', 'checkpoint.key', 'operator.key', 'demo-agent.token', 'tokens.toml'])
+      expect(statSync(path.join(dir, 'secrets', s)).mode & 0o077, s).toBe(0);
+    const secret = path.join(dir, 'secrets', 'operator-secret');
+    const v1 = gavel([
+      'audit',
+      'verify',
+      '--ledger',
+      path.join(dir, 'ledger.jsonl'),
+      '--secret-file',
+      secret,
+      '--json',
+    ]);
+    const n1 = (JSON.parse(v1.stdout) as { entries: number; ok: boolean }).entries;
+    expect(JSON.parse(v1.stdout)).toMatchObject({ ok: true });
+    const second = await runOnce(dir, port, async () => {});
+    expect(second.code).toBe(0);
+    const v2 = JSON.parse(
+      gavel([
+        'audit',
+        'verify',
+        '--ledger',
+        path.join(dir, 'ledger.jsonl'),
+        '--secret-file',
+        secret,
+        '--json',
+      ]).stdout,
+    ) as {
+      entries: number;
+      ok: boolean;
+      keyedChecks: number;
+    };
+    expect(v2.ok).toBe(true);
+    expect(v2.entries).toBeGreaterThan(n1);
+    expect(v2.keyedChecks).toBe(v2.entries);
+  });
+});

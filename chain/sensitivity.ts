@@ -68,7 +68,16 @@ const RULES: Rule[] = [
 
 /** Cheap first look: most strings contain none of these and need no further work. */
 const MAYBE =
-  /-----BEGIN|eyJ|sk-|_live_|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|ASIA|glpat-|AIza|npm_|hf_|[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{86}|\[\s*\d{1,3}\s*,/;
+  /-----BEGIN|eyJ|sk-|_live_|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|ASIA|glpat-|AIza|npm_|hf_|\[/;
+/** Hex and base58 keys are at least 64 characters long. */
+const LONG_TOKEN = /[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{86}/;
+/** The shortest text any rule can match (an `xoxb-` token); shorter strings need no regex at all. */
+const MIN_RULE_LENGTH = 15;
+const MIN_LONG_TOKEN = 64;
+
+function ruleSuspect(s: string): boolean {
+  return s.length >= MIN_RULE_LENGTH && (MAYBE.test(s) || (s.length >= MIN_LONG_TOKEN && LONG_TOKEN.test(s)));
+}
 
 const DIGEST_FIELD =
   /(?:^|_|\.|-)(?:hash|hashes|sha256|sha|digest|root|head|tx|txid|tx_hash|signature|sig|mac|checksum|id|ids|fingerprint|commit|block_hash|blockhash|leaf|leaves|proof|path)$/i;
@@ -109,22 +118,25 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
     ...(opts.extraSecrets ?? []).flatMap(encodings),
   ].sort((a, b) => b.length - a.length);
 
-  function scanString(s: string, field: string, path: string, found: Redaction[]): string {
+  // Paths are built only when something is found: most entries hold nothing, and building a path
+  // string for every member would cost more than the scan.
+  type Path = () => string;
+  function scanString(s: string, field: string, pathOf: Path, found: Redaction[]): string {
     let out = s;
     for (const form of secretForms) {
       if (out.includes(form)) {
-        found.push({ path, type: 'operator-secret' });
+        found.push({ path: pathOf(), type: 'operator-secret' });
         if (opts.mode === 'refuse') return out;
         out = out.split(form).join('[REDACTED:operator-secret]');
       }
     }
-    if (!MAYBE.test(out)) return out;
+    if (!ruleSuspect(out)) return out;
     const digestOk = DIGEST_FIELD.test(field) && !KEY_FIELD.test(field);
     for (const rule of RULES) {
       if (rule.digestLike && digestOk) continue;
       rule.re.lastIndex = 0;
       if (!rule.re.test(out)) continue;
-      found.push({ path, type: rule.type });
+      found.push({ path: pathOf(), type: rule.type });
       if (opts.mode === 'refuse') return out;
       rule.re.lastIndex = 0;
       out = out.replace(rule.re, `[REDACTED:${rule.type}]`);
@@ -138,16 +150,16 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
     );
   }
 
-  function walk(v: unknown, field: string, path: string, found: Redaction[]): unknown {
-    if (typeof v === 'string') return scanString(v, field, path, found);
+  function walk(v: unknown, field: string, pathOf: Path, found: Redaction[]): unknown {
+    if (typeof v === 'string') return scanString(v, field, pathOf, found);
     if (Array.isArray(v)) {
       if (isKeypairArray(v)) {
-        found.push({ path, type: 'json-keypair' });
+        found.push({ path: pathOf(), type: 'json-keypair' });
         return '[REDACTED:json-keypair]';
       }
       let changed = false;
       const out = v.map((x, i) => {
-        const y = walk(x, field, `${path}[${i}]`, found);
+        const y = walk(x, field, () => `${pathOf()}[${i}]`, found);
         if (y !== x) changed = true;
         return y;
       });
@@ -157,10 +169,9 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
       let out: Record<string, unknown> | undefined;
       const entries = Object.entries(v as Record<string, unknown>);
       for (const [k, x] of entries) {
-        const keyPath = path === '' ? k : `${path}.${k}`;
         // A member name can carry a secret too; in redact mode the name itself is redacted.
-        const name = scanString(k, '', `${path === '' ? 'the entry' : path}: a member name`, found);
-        const y = walk(x, k, keyPath, found);
+        const name = scanString(k, '', () => `${pathOf() || 'the entry'}: a member name`, found);
+        const y = walk(x, k, () => (pathOf() === '' ? k : `${pathOf()}.${k}`), found);
         if (y !== x || name !== k) {
           out ??= Object.fromEntries(entries);
           if (name !== k) delete out[k];
@@ -172,9 +183,32 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
     return v;
   }
 
+  const minForm = secretForms.reduce((m, f) => Math.min(m, f.length), Number.POSITIVE_INFINITY);
+  function suspect(s: string): boolean {
+    if (ruleSuspect(s)) return true;
+    if (s.length < minForm) return false;
+    for (const form of secretForms) if (s.includes(form)) return true;
+    return false;
+  }
+  /** First pass without any bookkeeping: is there anything to look at closely? */
+  function anySuspect(v: unknown, depth: number): boolean {
+    if (typeof v === 'string') return suspect(v);
+    if (typeof v !== 'object' || v === null || depth > 64) return depth > 64;
+    if (Array.isArray(v)) {
+      if (isKeypairArray(v)) return true;
+      for (const x of v) if (anySuspect(x, depth + 1)) return true;
+      return false;
+    }
+    for (const k in v as Record<string, unknown>) {
+      if (suspect(k) || anySuspect((v as Record<string, unknown>)[k], depth + 1)) return true;
+    }
+    return false;
+  }
+
   function scanWithReport<T>(value: T): { value: T; redactions: Redaction[] } {
+    if (!anySuspect(value, 0)) return { value, redactions: [] };
     const found: Redaction[] = [];
-    const out = walk(value, '', '', found) as T;
+    const out = walk(value, '', () => '', found) as T;
     if (found.length > 0 && opts.mode === 'refuse') {
       const first = found[0] as Redaction;
       throw new ChainError(

@@ -76,7 +76,10 @@ async function compile(entry: string, maxPages: number): Promise<Uint8Array> {
         if (name.endsWith('.wasm')) binary = contents as Uint8Array;
       },
       stderr: {
-        write: (s: string | Uint8Array) => ((errors += String(s)), true),
+        write: (s: string | Uint8Array) => {
+          errors += String(s);
+          return true;
+        },
       } as unknown as NodeJS.WritableStream,
       stdout: { write: () => true } as unknown as NodeJS.WritableStream,
     } as unknown as Parameters<typeof asc.main>[1],

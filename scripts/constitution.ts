@@ -90,7 +90,7 @@ export function tableSource(c: Constitution): string {
     'export const DIMENSION_NAMES: string[] = [' +
       c.dimensions.map((d) => JSON.stringify(d)).join(', ') +
       '];',
-    'export const GATE_NAMES: string[] = [' + c.gates.map((g) => JSON.stringify(g.gate)).join(', ') + '];',
+    `export const GATE_NAMES: string[] = [${c.gates.map((g) => JSON.stringify(g.gate)).join(', ')}];`,
     'export const DEFAULTS: f64[] = [' +
       c.gates
         .flatMap((g) => g.defaults)
@@ -103,9 +103,9 @@ export function tableSource(c: Constitution): string {
         .map(fmt)
         .join(', ') +
       '];',
-    'export const L2: f64[] = [' + c.gates.map((g) => fmt(g.l2)).join(', ') + '];',
+    `export const L2: f64[] = [${c.gates.map((g) => fmt(g.l2)).join(', ')}];`,
     '// over: 1 deny, 0 escalate; flags: 1 mutating, 2 outbound, 4 destructive, 8 elevating',
-    'export const OVER_DENY: u8[] = [' + c.gates.map((g) => (g.over === 'deny' ? 1 : 0)).join(', ') + '];',
+    `export const OVER_DENY: u8[] = [${c.gates.map((g) => (g.over === 'deny' ? 1 : 0)).join(', ')}];`,
     'export const FLAGS: u8[] = [' +
       c.gates
         .map(
@@ -119,14 +119,14 @@ export function tableSource(c: Constitution): string {
         .map((e) => JSON.stringify(e))
         .join(', ') +
       '];',
-    'export const ENV_MUL: f64[] = [' + Object.values(c.environments).map(fmt).join(', ') + '];',
+    `export const ENV_MUL: f64[] = [${Object.values(c.environments).map(fmt).join(', ')}];`,
     `export const UNKNOWN_ENV_MUL: f64 = ${fmt(c.environments[c.unknownEnvironment] as number)};`,
     'export const MODE_NAMES: string[] = [' +
       Object.keys(c.modes)
         .map((m) => JSON.stringify(m))
         .join(', ') +
       '];',
-    'export const MODE_MUL: f64[] = [' + Object.values(c.modes).map(fmt).join(', ') + '];',
+    `export const MODE_MUL: f64[] = [${Object.values(c.modes).map(fmt).join(', ')}];`,
     '',
   ];
   return lines.join('\n');

@@ -1,8 +1,14 @@
 // RFC 8785 conformance of chain/jcs.ts: the RFC's own examples (§3.2.2, §3.2.3, Appendix B) and a
 // differential run against the `canonicalize` package (by an RFC 8785 author) on random documents.
-import canonicalize from 'canonicalize';
+import canonicalizeModule from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../chain/jcs.js';
+
+// canonicalize ships CommonJS (`module.exports = fn`) with an ESM-style default in its typings.
+type Canonicalize = (input: unknown) => string | undefined;
+const canonicalize: Canonicalize =
+  (canonicalizeModule as unknown as { default?: Canonicalize }).default ??
+  (canonicalizeModule as unknown as Canonicalize);
 
 const fromBits = (hex: string) => Buffer.from(hex, 'hex').readDoubleBE(0);
 

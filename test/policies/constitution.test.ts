@@ -20,7 +20,7 @@ interface Req {
   mode: string;
   posture: string;
   environment: string;
-  effect: Record<string, number>;
+  effect: Partial<Record<string, number>>;
   context: Record<string, string>;
 }
 
@@ -53,7 +53,9 @@ function caller(pkg: string): (r: Req) => { verdict: string; reason: string; rul
       dv.setUint32(base + i * 8, p, true);
       dv.setUint32(base + i * 8 + 4, n, true);
     });
-    DIMS.forEach((d, i) => dv.setFloat64(base + 48 + i * 8, r.effect[d] ?? Number.NaN, true));
+    DIMS.forEach((d, i) => {
+      dv.setFloat64(base + 48 + i * 8, r.effect[d] ?? Number.NaN, true);
+    });
     ctx.forEach(([[kp, kn], [vp, vn]], i) => {
       dv.setUint32(list + i * 16, kp, true);
       dv.setUint32(list + i * 16 + 4, kn, true);

@@ -33,9 +33,12 @@ function indexOf(req: Request, field: i32, names: string[]): i32 {
 function decide(req: Request): Decision {
   const g = indexOf(req, 0, GATE_NAMES);
   if (g < 0) return deny('unknown gate ' + req.gate + ': the constitution serves only its 21 gates', 'gate.unknown');
-  const posture = req.posture;
-  if (posture != 'scout' && posture != 'defense' && posture != 'offense')
-    return deny('unknown posture ' + posture + ' (scout, defense or offense)', 'posture.unknown');
+  // Postures compared as bytes: decoding the string on every call costs more than the decision.
+  const scout = req.fieldIs(4, 'scout');
+  const defense = req.fieldIs(4, 'defense');
+  const offense = req.fieldIs(4, 'offense');
+  if (!scout && !defense && !offense)
+    return deny('unknown posture ' + req.posture + ' (scout, defense or offense)', 'posture.unknown');
   const m = indexOf(req, 3, MODE_NAMES);
   if (m < 0) return deny('unknown mode ' + req.mode, 'mode.unknown');
   const e = indexOf(req, 5, ENV_NAMES);
@@ -48,7 +51,7 @@ function decide(req: Request): Decision {
   }
   const flags = unchecked(FLAGS[g]);
   const gate = unchecked(GATE_NAMES[g]);
-  if (posture == 'scout' && (flags & MUTATING) != 0)
+  if (scout && (flags & MUTATING) != 0)
     return deny('SCOUT posture is read-only: ' + gate + ' mutates state', 'posture.scout.mutating');
 
   let over: i32 = -1;
@@ -77,15 +80,15 @@ function decide(req: Request): Decision {
   }
   if (rule.length > 0) {
     if (req.fieldIs(3, 'high-security') || unchecked(OVER_DENY[g]) == 1) return deny(gate + ': ' + why, rule);
-    if (posture == 'offense') return warn(gate + ': ' + why + ' (OFFENSE posture: permitted, logged)', 'posture.offense.override');
+    if (offense) return warn(gate + ': ' + why + ' (OFFENSE posture: permitted, logged)', 'posture.offense.override');
     return escalate(gate + ': ' + why, rule);
   }
-  if (posture == 'defense') {
+  if (defense) {
     if ((flags & OUTBOUND) != 0) return escalate('DEFENSE posture: ' + gate + ' is outbound', 'posture.defense.outbound');
     if ((flags & DESTRUCTIVE) != 0) return escalate('DEFENSE posture: ' + gate + ' is destructive', 'posture.defense.destructive');
     if ((flags & ELEVATING) != 0) return escalate('DEFENSE posture: ' + gate + ' elevates authority', 'posture.defense.elevating');
   }
-  if (posture == 'offense') return warn(gate + ': within thresholds (OFFENSE posture: logged)', 'posture.offense.logged');
+  if (offense) return warn(gate + ': within thresholds (OFFENSE posture: logged)', 'posture.offense.logged');
   return permit(gate + ': every dimension within its threshold', 'permit.within_thresholds');
 }
 

@@ -1,6 +1,6 @@
 // `npm run bench`: runs every bench/<name>.bench.js (compiled), writes bench/results/latest.json and
 // prints one markdown table. `npm run bench -- ledger engine` runs only the named benchmarks.
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,14 +16,49 @@ function fmt(n: number): string {
 }
 
 function row(suite: string, r: BenchResult): string {
+  // Peers are measured in the same unit as ours unless the peer's name says otherwise (in
+  // parentheses); a ratio is printed only for same-unit peers, as peer / ours.
   const peers = Object.entries(r.peers ?? {})
-    .map(([k, v]) => `${k}: ${fmt(v)} (${r.value !== 0 ? (v / r.value).toFixed(2) : '-'}x ours)`)
+    .map(([k, v]) => {
+      const sameUnit = !k.includes('(') && r.unit !== '%' && r.unit !== 'x' && r.value !== 0;
+      return sameUnit ? `${k}: ${fmt(v)} (${(v / r.value).toFixed(2)}x ours)` : `${k}: ${fmt(v)}`;
+    })
     .join('; ');
   const verdict = r.pass === undefined ? 'report' : r.pass ? 'PASS' : 'FAIL';
   return `| ${suite} | ${r.name} | ${fmt(r.value)} ${r.unit} | ${peers || '-'} | ${r.target ?? '-'} | ${verdict} |`;
 }
 
+interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+}
+
+function table(machine: Machine, results: Record<string, BenchResult[]>): string {
+  const lines = [
+    `Machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`,
+    '',
+    '| suite | benchmark | ours | peers | target | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const [suite, rs] of Object.entries(results)) for (const r of rs) lines.push(row(suite, r));
+  return `${lines.join('\n')}\n`;
+}
+
+const LATEST = path.join(here, '..', '..', 'bench', 'results', 'latest.json');
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--table') {
+    // Re-print the table of the last run (for the README) without measuring again.
+    const last = JSON.parse(await readFile(LATEST, 'utf8')) as {
+      machine: Machine;
+      results: Record<string, BenchResult[]>;
+    };
+    process.stdout.write(table(last.machine, last.results));
+    return;
+  }
   const only = process.argv.slice(2);
   const files = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).sort();
   const results: Record<string, BenchResult[]> = {};

@@ -2,32 +2,11 @@
 // engine (engine `Engine`) satisfy them structurally; tests may use in-memory stand-ins, the product
 // never does (see `open.ts`, which wires the real parts).
 
-/** What callers give the ledger (the brief's `EntryInput`). */
-export interface EntryInput {
-  kind: string;
-  source?: string;
-  agent?: string;
-  component?: string;
-  action?: string;
-  detail?: string;
-  outcome?: string;
-  mode?: string;
-  posture?: string;
-  role?: string;
-  session_hash?: string | null;
-  payload?: Record<string, unknown>;
-}
+// Entries are the chain part's, requests and decisions the engine part's: one definition each.
+import type { Entry, EntryInput } from '../chain/index.js';
+import type { Decision, EffectVector, GateRequest, PolicyRef, Verdict } from '../engine/index.js';
 
-/** What the ledger wrote (the brief's `Entry`). */
-export interface Entry extends Required<Omit<EntryInput, 'session_hash' | 'payload'>> {
-  seq: number;
-  timestamp: string;
-  session_hash: string | null;
-  payload: Record<string, unknown>;
-  previous_hash: string;
-  seal?: { epoch: number; mac: string };
-  hash: string;
-}
+export type { Decision, EffectVector, Entry, EntryInput, GateRequest, PolicyRef, Verdict };
 
 /** The single writer of the ledger: appends resolve only after fsync. */
 export interface LedgerWriter {
@@ -38,37 +17,6 @@ export interface LedgerWriter {
   readonly size: number;
   readonly head: Entry | undefined;
   close(): Promise<void>;
-}
-
-export type Verdict = 'permit' | 'permit-with-warning' | 'escalate' | 'deny';
-export interface EffectVector {
-  risk?: number;
-  fairness?: number;
-  privacy?: number;
-  novelty?: number;
-  security?: number;
-}
-export interface GateRequest {
-  gate: string;
-  actor: string;
-  role: string;
-  mode: string;
-  posture: string;
-  environment: string;
-  effect: EffectVector;
-  context: Record<string, string>;
-}
-export interface PolicyRef {
-  name: string;
-  version: string;
-  sha256: string;
-}
-export interface Decision {
-  verdict: Verdict;
-  reason: string;
-  rule: string;
-  fuel: number;
-  policy: PolicyRef;
 }
 
 /** Decides gate requests with the active policy set (the real one wraps engine `Engine`). */

@@ -39,10 +39,40 @@ export const keyTypes: Record<string, KeyType | undefined> = {
       return undefined;
     },
   },
-  // Reserved for the anchor part: a Solana keypair (solana-keygen JSON) and an EVM hex key.
-  solana: undefined,
-  evm: undefined,
+  solana: {
+    description: 'Solana keypair as solana-keygen writes it (JSON array of 64 bytes); prints the address',
+    async generate() {
+      const { newSolanaKey } = await import('../../anchor/keys.js');
+      const k = newSolanaKey();
+      return { secretText: k.secretText, publicText: k.address };
+    },
+    show(text) {
+      if (!text.trim().startsWith('[')) return undefined;
+      return solanaAddress?.(text);
+    },
+  },
+  evm: {
+    description: 'EVM (Base) private key as 32-byte hex; prints the address',
+    async generate() {
+      const { newEvmKey } = await import('../../anchor/keys.js');
+      const k = newEvmKey();
+      return { secretText: k.secretText, publicText: k.address };
+    },
+    show(text) {
+      if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text.trim())) return undefined;
+      return evmAddressOf?.(text);
+    },
+  },
 };
+
+// `show` is synchronous; the chain libraries load once, on first use of keys show.
+let solanaAddress: ((text: string) => string) | undefined;
+let evmAddressOf: ((text: string) => string) | undefined;
+export async function loadChainKeyReaders(): Promise<void> {
+  const m = await import('../../anchor/keys.js');
+  solanaAddress = (t) => m.parseSolanaKey(t).publicKey.toBase58();
+  evmAddressOf = (t) => m.evmAddress(t);
+}
 
 function keyType(name: string): KeyType {
   if (!Object.hasOwn(keyTypes, name)) {
@@ -121,6 +151,8 @@ export async function keysNew(opts: {
 
 export async function keysShow(file: string, opts: { json: boolean }): Promise<void> {
   const text = readFileSync(file, 'utf8');
+  const t0 = text.trim();
+  if (t0.startsWith('[') || /^(0x)?[0-9a-fA-F]{64}$/.test(t0)) await loadChainKeyReaders();
   for (const [name, t] of Object.entries(keyTypes)) {
     const pub = t?.show(text);
     if (pub !== undefined) {
@@ -128,5 +160,7 @@ export async function keysShow(file: string, opts: { json: boolean }): Promise<v
       return;
     }
   }
-  throw new UsageError(`${file} does not hold a key gavel knows (expected PRIVATE+KEY+<name>+<id>+<key>)`);
+  throw new UsageError(
+    `${file} does not hold a key gavel knows (an Ed25519 PRIVATE+KEY+... file, a solana-keygen JSON array, or EVM hex)`,
+  );
 }

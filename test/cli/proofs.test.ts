@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { computeEntryHash } from '../../chain/proof-file.js';
 import { independentNoteCheck } from '../chain/note-reference.js';
@@ -55,7 +56,20 @@ describe('gavel keys / audit checkpoint / prove / check-proof / verify --checkpo
     expect(statSync(path.join(dir, 'op.key')).mode & 0o777).toBe(0o600);
     expect(gavel('keys', 'new', '--out', 'op.key').code).toBe(1);
     expect(gavel('keys', 'show', 'op.key').out.trim()).toBe(vkey);
-    expect(gavel('keys', 'new', '--type', 'solana', '--out', 'sol.json').err).toMatch(/not available/);
+    // Chain keys for anchoring: solana-keygen JSON (64 bytes: seed || public key) and EVM hex.
+    const sol = gavel('keys', 'new', '--type', 'solana', '--out', 'sol.json');
+    expect(sol.code, sol.err).toBe(0);
+    const bytes = JSON.parse(readFileSync(path.join(dir, 'sol.json'), 'utf8')) as number[];
+    expect(bytes).toHaveLength(64);
+    expect(Buffer.from(ed25519.getPublicKey(Uint8Array.from(bytes.slice(0, 32))))).toEqual(
+      Buffer.from(bytes.slice(32)),
+    );
+    expect(statSync(path.join(dir, 'sol.json')).mode & 0o777).toBe(0o600);
+    expect(gavel('keys', 'show', 'sol.json').out.trim()).toBe(sol.out.trim());
+    const evm = gavel('keys', 'new', '--type', 'evm', '--out', 'evm.key');
+    expect(evm.out.trim()).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(gavel('keys', 'show', 'evm.key').out.trim()).toBe(evm.out.trim());
+    expect(gavel('keys', 'new', '--type', 'rsa', '--out', 'x.key').code).toBe(2);
   });
 
   it('the checkpoint note verifies under an independent Ed25519 check of the signed-note layout', () => {

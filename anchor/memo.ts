@@ -55,7 +55,6 @@ export function parseMemoBytes(bytes: Uint8Array): AnchorMemo {
   } catch {
     bad('the data is not UTF-8');
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: printable ASCII is all a memo may hold.
   if (/[^\x20-\x7e]/.test(text)) bad('the data is not printable ASCII');
   return parseMemo(text);
 }

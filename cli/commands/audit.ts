@@ -2,13 +2,10 @@
 // MO§ES format (`--format`), with the MO§ES script's own messages and exit codes.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect, group } from './shared.js';
 
 export function register(program: Command): void {
-  const audit =
-    program.commands.find((c) => c.name() === 'audit') ??
-    program.command('audit').description('Record and check the tamper-evident ledger');
+  const audit = group(program, 'audit', 'Record and check the tamper-evident ledger');
 
   audit
     .command('log')

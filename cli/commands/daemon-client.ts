@@ -2,11 +2,9 @@
 // through the daemon), and `gavel gate eval --daemon` when the group that owns `gate` has not
 // registered `eval` itself. (`audit log|recent --daemon` are options of the audit group's commands.)
 import type { Command } from 'commander';
+import { group } from './shared.js';
 import { addDaemonOptions } from './status.js';
 
-function group(program: Command, name: string, description: string): Command {
-  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
-}
 const has = (g: Command, name: string) => g.commands.some((c) => c.name() === name);
 
 export function register(program: Command): void {

@@ -1,13 +1,10 @@
 // `gavel gate eval` (engine engineer): in-process from a package, or through the daemon with --daemon.
 import type { Command } from 'commander';
+import { collect, group } from './shared.js';
 import { addDaemonOptions } from './status.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
 export function register(program: Command): void {
-  const gate =
-    program.commands.find((c) => c.name() === 'gate') ??
-    program.command('gate').description('Gate evaluation');
+  const gate = group(program, 'gate', 'Gate evaluation');
   const cmd = gate
     .command('eval')
     .description(

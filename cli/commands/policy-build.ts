@@ -1,10 +1,9 @@
 // `gavel policy build`: compile every policy under policies/ into a signed-ready package.
 import type { Command } from 'commander';
+import { group } from './shared.js';
 
 export function register(program: Command): void {
-  const policy =
-    program.commands.find((c) => c.name() === 'policy') ??
-    program.command('policy').description('Policy packages');
+  const policy = group(program, 'policy', 'Policy packages');
   policy
     .command('build')
     .description(

@@ -1,16 +1,10 @@
 // `gavel policy sign|verify|inspect|test|replay` (engine engineer). `build` belongs to the policies
 // group file; deploy/rollback/veto to the daemon client.
 import type { Command } from 'commander';
-
-function group(program: Command): Command {
-  return (
-    program.commands.find((c) => c.name() === 'policy') ??
-    program.command('policy').description('Policy packages')
-  );
-}
+import { group } from './shared.js';
 
 export function register(program: Command): void {
-  const policy = group(program);
+  const policy = group(program, 'policy', 'Policy packages');
   policy
     .command('sign')
     .description(

@@ -1,13 +1,10 @@
 // Checkpoint and proof subcommands of `gavel audit` (the group itself belongs to cli/commands/audit.ts;
 // this file must come after it in cli/commands/index.ts, and creates the group if it is absent).
 import type { Command } from 'commander';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect, group } from './shared.js';
 
 export function register(program: Command): void {
-  const audit =
-    program.commands.find((c) => c.name() === 'audit') ??
-    program.command('audit').description('Record and check the tamper-evident ledger');
+  const audit = group(program, 'audit', 'Record and check the tamper-evident ledger');
 
   audit
     .command('checkpoint')

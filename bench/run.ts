@@ -81,7 +81,17 @@ async function main(): Promise<void> {
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
   };
-  const out = { date: new Date().toISOString(), machine, results, failures };
+  // A partial run (`npm run bench -- ledger`) replaces only the suites it ran in latest.json.
+  let merged: Record<string, BenchResult[]> = results;
+  if (only.length > 0) {
+    try {
+      const prev = JSON.parse(await readFile(LATEST, 'utf8')) as { results?: Record<string, BenchResult[]> };
+      merged = { ...(prev.results ?? {}), ...results };
+    } catch {
+      // no earlier run: this one is the file
+    }
+  }
+  const out = { date: new Date().toISOString(), machine, results: merged, failures };
   await mkdir(path.join(here, '..', '..', 'bench', 'results'), { recursive: true });
   await writeFile(
     path.join(here, '..', '..', 'bench', 'results', 'latest.json'),

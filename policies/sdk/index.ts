@@ -131,3 +131,26 @@ export function handle(ptr: usize, policy: (req: Request) => Decision): usize {
   store<u32>(RET, <u32>rule.byteLength, 16);
   return RET;
 }
+
+/**
+ * A number for a reason text, rounded to 3 decimals with trailing zeros dropped ("0.35", "0.525",
+ * "1"). Much cheaper than f64.toString (no shortest-round-trip search) and reads better for
+ * products like 0.7 * 0.75.
+ */
+export function num(v: f64): string {
+  if (!isFinite(v)) return v.toString();
+  const neg = v < 0;
+  const n = <i64>Math.round(Math.abs(v) * 1000);
+  const whole = n / 1000;
+  let frac = <i32>(n % 1000);
+  let s = (neg ? '-' : '') + whole.toString();
+  if (frac == 0) return s;
+  let digits = 3;
+  while (frac % 10 == 0) {
+    frac /= 10;
+    digits--;
+  }
+  let f = frac.toString();
+  while (f.length < digits) f = '0' + f;
+  return s + '.' + f;
+}

@@ -2,7 +2,7 @@
 // gates.json, compiled into table.ts). Order of rules: unknown gate, posture, mode -> effect defaults
 // and range -> SCOUT on mutating gates -> per-dimension thresholds, then the L2 norm -> DEFENSE on
 // outbound/destructive/elevating gates -> OFFENSE permits with a warning.
-import { cabi_realloc, Decision, deny, escalate, handle, permit, Request, warn } from '../../sdk/index';
+import { cabi_realloc, Decision, deny, escalate, handle, num, permit, Request, warn } from '../../sdk/index';
 import {
   DEFAULTS,
   DIMENSION_NAMES,
@@ -67,7 +67,7 @@ function decide(req: Request): Decision {
   let why = '';
   if (over >= 0) {
     rule = 'threshold.' + unchecked(DIMENSION_NAMES[over]);
-    why = unchecked(DIMENSION_NAMES[over]) + ' ' + unchecked(v[over]).toString() + ' over its threshold ' + limit.toString();
+    why = unchecked(DIMENSION_NAMES[over]) + ' ' + num(unchecked(v[over])) + ' over its threshold ' + num(limit);
   } else {
     let sq: f64 = 0;
     for (let i = 0; i < 5; i++) sq += unchecked(v[i]) * unchecked(v[i]);
@@ -75,7 +75,7 @@ function decide(req: Request): Decision {
     const t = unchecked(L2[g]) * mul;
     if (l2 > t) {
       rule = 'threshold.l2';
-      why = 'L2 score ' + l2.toString() + ' over its threshold ' + t.toString();
+      why = 'L2 score ' + num(l2) + ' over its threshold ' + num(t);
     }
   }
   if (rule.length > 0) {

@@ -9,7 +9,7 @@ import * as chain from '../chain/index.js';
 import {
   buildProofFile,
   checkProofFile,
-  computeEntryHash,
+  entryHash,
   formatVerifierKey,
   generateSigner,
   ledgerOrigin,
@@ -48,7 +48,7 @@ function sampleEntry(seq: number, prev: string): Record<string, unknown> {
     previous_hash: prev,
     seal: { epoch: 0, mac: 'ab'.repeat(32) },
   };
-  e.hash = computeEntryHash(e);
+  e.hash = entryHash(e);
   return e;
 }
 
@@ -97,7 +97,7 @@ async function storeEntry(dir: string, seq: number): Promise<Record<string, unkn
   await l.close();
   if (e === undefined) return fallback;
   const moved: Record<string, unknown> = { ...e, seq, previous_hash: 'cd'.repeat(32) };
-  moved.hash = computeEntryHash(moved);
+  moved.hash = entryHash(moved);
   return moved;
 }
 
@@ -219,10 +219,8 @@ class ProxyLedger implements BenchLedger {
         previous_hash: this.prev,
         seal: { epoch: 0 },
       };
-      (e.seal as Record<string, unknown>).mac = createHmac('sha256', 'k')
-        .update(computeEntryHash(e))
-        .digest('hex');
-      e.hash = computeEntryHash(e);
+      (e.seal as Record<string, unknown>).mac = createHmac('sha256', 'k').update(entryHash(e)).digest('hex');
+      e.hash = entryHash(e);
       this.prev = e.hash as string;
       text += `${JSON.stringify(e)}\n`;
       out.push(e);

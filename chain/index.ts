@@ -77,7 +77,6 @@ export {
   CONSISTENCY_FORMAT,
   checkConsistencyFile,
   checkProofFile,
-  computeEntryHash,
   PROOF_FORMAT,
   type ProofFile,
 } from './proof-file.js';

@@ -39,10 +39,6 @@ function bad(message: string): ChainError {
 }
 
 /** SHA-256 of the RFC 8785 canonical JSON of the entry without `hash`: the store's own rule (entry.ts). */
-export function computeEntryHash(entry: Record<string, unknown>): string {
-  return entryHash(entry);
-}
-
 export function buildProofFile(p: {
   index: number;
   entry: Record<string, unknown>;
@@ -102,7 +98,7 @@ export function checkProofFile(json: string | unknown, verifiers: VerifierKey[])
   const e = entry as Record<string, unknown>;
   if (e.seq !== index) throw bad(`entry seq ${JSON.stringify(e.seq)} is not the proof's index ${index}`);
   if (typeof e.hash !== 'string' || !/^[0-9a-f]{64}$/.test(e.hash)) throw bad('entry has no valid "hash"');
-  const recomputed = computeEntryHash(e);
+  const recomputed = entryHash(e);
   if (recomputed !== e.hash)
     throw bad(`entry hash mismatch: the entry was changed (its content hashes to ${recomputed})`);
   if (index >= checkpoint.size) {

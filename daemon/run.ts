@@ -56,7 +56,7 @@ export async function verifyTail(
   const tail: Entry[] = [];
   for await (const e of ledger.range(from, n)) tail.push(e);
   for (const e of tail) {
-    if (chain.computeEntryHash(e as unknown as Record<string, unknown>) !== e.hash) {
+    if (chain.entryHash(e as unknown as Record<string, unknown>) !== e.hash) {
       return { ok: false, checked: tail.length, message: `entry ${e.seq} does not match its hash` };
     }
   }

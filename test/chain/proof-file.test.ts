@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { entryHash } from '../../chain/entry.js';
 import { formatVerifierKey, generateSigner, parseVerifierKey } from '../../chain/keys.js';
 import { inclusionProof, leafHashHex, MemoryTree } from '../../chain/merkle.js';
 import { ledgerOrigin, signCheckpoint } from '../../chain/note.js';
-import { buildProofFile, checkProofFile, computeEntryHash } from '../../chain/proof-file.js';
+import { buildProofFile, checkProofFile } from '../../chain/proof-file.js';
 
 function makeEntries(n: number): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -18,7 +19,7 @@ function makeEntries(n: number): Record<string, unknown>[] {
       payload: { verdict: 'permit', risk: 0.25 },
       previous_hash: prev,
     };
-    e.hash = computeEntryHash(e);
+    e.hash = entryHash(e);
     prev = e.hash as string;
     out.push(e);
   }
@@ -59,7 +60,7 @@ describe('proof files', () => {
     swapped.entry = { ...entries[5], detail: 'changed' };
     expect(() => checkProofFile(swapped, [vkey])).toThrow(/hash mismatch/);
     swapped.entry = { ...entries[5], detail: 'changed' };
-    swapped.entry.hash = computeEntryHash(swapped.entry);
+    swapped.entry.hash = entryHash(swapped.entry);
     expect(() => checkProofFile(swapped, [vkey])).toThrow(/does not lead to the checkpoint root/);
 
     const bytes = Buffer.from(file(45));

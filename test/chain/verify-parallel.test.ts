@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { entryHash } from '../../chain/entry.js';
 import { leafHashHex, MemoryTree } from '../../chain/merkle.js';
-import { computeEntryHash } from '../../chain/proof-file.js';
 
 const dist = path.resolve(import.meta.dirname, '../../dist/chain/verify-parallel.js');
 const { verifyLedgerParallel } = (await import(dist)) as typeof import('../../chain/verify-parallel.js');
@@ -23,7 +23,7 @@ function makeLines(n: number): string[] {
       detail: 'é"\\\t🚀',
       previous_hash: prev,
     };
-    e.hash = computeEntryHash(e);
+    e.hash = entryHash(e);
     prev = e.hash as string;
     lines.push(JSON.stringify(e));
   }
@@ -93,7 +93,7 @@ describe('parallel verify', () => {
     let prev = 'ff'.repeat(32);
     const mosesLines = moses.map((e) => {
       e.previous_hash = prev;
-      e.hash = computeEntryHash(e);
+      e.hash = entryHash(e);
       prev = e.hash;
       return JSON.stringify(e);
     });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { computeEntryHash } from '../../chain/proof-file.js';
+import { entryHash } from '../../chain/entry.js';
 import { independentNoteCheck } from '../chain/note-reference.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -27,7 +27,7 @@ function chainOf(n: number, salt = '', from: Record<string, unknown>[] = []): Re
       payload: { n: seq },
       previous_hash: seq === 0 ? '0'.repeat(64) : (out[seq - 1]?.hash as string),
     };
-    e.hash = computeEntryHash(e);
+    e.hash = entryHash(e);
     out.push(e);
   }
   return out;

@@ -3,7 +3,7 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeEntryHash } from '../../chain/index.js';
+import { entryHash } from '../../chain/index.js';
 import { hashToken } from '../../daemon/auth.js';
 import type {
   Decision,
@@ -47,7 +47,7 @@ export class MemoryLedger implements LedgerWriter {
         payload: i.payload ?? {},
         previous_hash: this.head?.hash ?? '0'.repeat(64),
       } as Omit<Entry, 'hash'> as Entry;
-      e.hash = computeEntryHash(e as unknown as Record<string, unknown>);
+      e.hash = entryHash(e as unknown as Record<string, unknown>);
       this.entries.push(e);
       return e;
     });

@@ -3,55 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalMembers, withoutMember } from '../../chain/canonical-line.js';
 import { canonicalJson } from '../../chain/jcs.js';
+import { randomJson } from '../helpers/random-json.js';
 
-let seed = 1234;
-const rnd = () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed / 0x7fffffff;
-};
-const chars = [
-  'a',
-  'Z',
-  '0',
-  ' ',
-  '"',
-  '\\',
-  '\n',
-  '\t',
-  '\b',
-  '\u0001',
-  '\u001f',
-  '\u007f',
-  'é',
-  '€',
-  '😀',
-  '\u2028',
-  '/',
-  '{',
-  '}',
-  ',',
-];
-const str = () =>
-  Array.from({ length: Math.floor(rnd() * 6) }, () => chars[Math.floor(rnd() * chars.length)]).join('');
-function value(depth: number): unknown {
-  const r = rnd();
-  if (depth > 3 || r < 0.35) {
-    return [
-      null,
-      true,
-      false,
-      str(),
-      (rnd() - 0.5) * 10 ** Math.floor(rnd() * 50 - 25),
-      Math.floor(rnd() * 1e6),
-      0,
-      -1.5,
-    ][Math.floor(rnd() * 8)];
-  }
-  if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
-  const o: Record<string, unknown> = {};
-  for (let i = Math.floor(rnd() * 5); i > 0; i--) o[str() || 'k'] = value(depth + 1);
-  return o;
-}
+const { str, value } = randomJson(1234);
 
 function agrees(line: string): void {
   const m = canonicalMembers(line);

@@ -3,6 +3,7 @@
 import canonicalizeModule from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../chain/jcs.js';
+import { randomJson } from '../helpers/random-json.js';
 
 // canonicalize ships CommonJS (`module.exports = fn`) with an ESM-style default in its typings.
 type Canonicalize = (input: unknown) => string | undefined;
@@ -86,49 +87,7 @@ describe('RFC 8785 canonical JSON', () => {
   });
 
   it('agrees with the canonicalize package on 5,000 random documents', () => {
-    let seed = 42;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    const chars = [
-      'a',
-      'Z',
-      '0',
-      ' ',
-      '"',
-      '\\',
-      '\n',
-      '\t',
-      '\u0001',
-      '\u001f',
-      '\u007f',
-      'é',
-      '€',
-      '😀',
-      '\u2028',
-      '日',
-    ];
-    const str = () =>
-      Array.from({ length: Math.floor(rnd() * 8) }, () => chars[Math.floor(rnd() * chars.length)]).join('');
-    const value = (depth: number): unknown => {
-      const r = rnd();
-      if (depth > 3 || r < 0.3) {
-        const k = Math.floor(rnd() * 6);
-        return [
-          null,
-          true,
-          false,
-          str(),
-          (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20),
-          Math.floor(rnd() * 1e6),
-        ][k];
-      }
-      if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
-      const o: Record<string, unknown> = {};
-      for (let i = Math.floor(rnd() * 5); i > 0; i--) o[str()] = value(depth + 1);
-      return o;
-    };
+    const { value } = randomJson(42);
     for (let i = 0; i < 5000; i++) {
       const v = value(0);
       expect(canonicalJson(v)).toBe(canonicalize(v));

@@ -25,7 +25,8 @@ export interface Included {
 }
 
 export interface SubmitOptions {
-  /** Called (and awaited) for each newly signed transaction before the target waits on it. */
+  /** Called (and awaited) for each newly signed transaction BEFORE it is first broadcast, so a
+   *  process killed right after sending still finds it in the ledger and never pays twice. */
   onSent(sent: SentTx): Promise<void>;
   /** Transactions sent for this anchor before (e.g. by a process that was killed): if one of them
    *  is included it is returned without sending anything; a new one is signed only when none of

@@ -1,6 +1,6 @@
-// The anchor part's public surface (issue 6, in progress: memo format and the Base target).
+// The anchor part's public surface.
 export {
-  type BaseAnchorResult,
+  BASE_NETWORKS,
   type BaseNetwork,
   BaseTarget,
   type BaseTargetOptions,
@@ -11,3 +11,4 @@ export { AnchorError, type AnchorErrorCode } from './errors.js';
 export { type ChainKey, evmAddress, newEvmKey, newSolanaKey, parseSolanaKey } from './keys.js';
 export { type Anvil, anvilBinary, LOCAL_CHAIN_ID, startAnvil } from './localnet/anvil.js';
 export { type AnchorMemo, formatMemo, MEMO_PREFIX, memoBytes, parseMemo, parseMemoBytes } from './memo.js';
+export type { AnchorTarget, ChainKind, Included, SentTx, SubmitOptions } from './target.js';

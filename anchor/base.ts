@@ -67,7 +67,8 @@ export function readEvmKeyFile(file: string): Hex {
 export interface BaseTargetOptions {
   network: BaseNetwork;
   rpcUrl?: string;
-  privateKey: Hex;
+  /** Absent for a read-only target (verification): submit then refuses. */
+  privateKey?: Hex;
   /** Refuse to send (or bump) when the fee per gas would exceed this (wei). */
   maxFeePerGas?: bigint;
   /** How often to look for the receipt (default 1,000 ms; 250 on local). */
@@ -86,7 +87,7 @@ export class BaseTarget implements AnchorTarget {
   readonly network: BaseNetwork;
   readonly address: Hex;
   readonly publicClient: PublicClient;
-  private readonly account: PrivateKeyAccount;
+  private readonly key: PrivateKeyAccount | undefined;
   private readonly chainDef: Chain;
   private readonly endpoint: string;
 
@@ -98,8 +99,14 @@ export class BaseTarget implements AnchorTarget {
       chain: this.chainDef,
       transport: http(o.rpcUrl, { retryCount: 0, timeout: 10_000 }),
     }) as PublicClient;
-    this.account = privateKeyToAccount(o.privateKey);
-    this.address = this.account.address;
+    this.key = o.privateKey === undefined ? undefined : privateKeyToAccount(o.privateKey);
+    this.address = this.key?.address ?? '0x0000000000000000000000000000000000000000';
+  }
+
+  private get account(): PrivateKeyAccount {
+    if (this.key === undefined)
+      throw new AnchorError('BAD_KEY', `the ${this.network} target has no key (read-only)`);
+    return this.key;
   }
 
   /** Runs one RPC call; any failure becomes AnchorError RPC naming the endpoint and the call. */

@@ -11,4 +11,23 @@ export { AnchorError, type AnchorErrorCode } from './errors.js';
 export { type ChainKey, evmAddress, newEvmKey, newSolanaKey, parseSolanaKey } from './keys.js';
 export { type Anvil, anvilBinary, LOCAL_CHAIN_ID, startAnvil } from './localnet/anvil.js';
 export { type AnchorMemo, formatMemo, MEMO_PREFIX, memoBytes, parseMemo, parseMemoBytes } from './memo.js';
+export { type AnchorRecord, type AnchorState, anchorEntries, foldAnchorEntry, scanAnchors } from './scan.js';
+export {
+  type AnchorHost,
+  AnchorService,
+  type AnchorServiceOptions,
+  type AnchorSnapshot,
+  type TargetSpec,
+  type TargetStatus,
+} from './service.js';
 export type { AnchorTarget, ChainKind, Included, SentTx, SubmitOptions } from './target.js';
+export { createTarget, type TargetConfig } from './targets.js';
+export {
+  type AnchorCheck,
+  type AnchorReceipt,
+  type AnchorRef,
+  type AnchorVerifyReport,
+  receiptsPath,
+  type VerifyAnchorsOptions,
+  verifyAnchors,
+} from './verify.js';

@@ -38,6 +38,38 @@ const TokenSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Digits = (description: string) => Type.String({ pattern: '^[0-9]{1,40}$', description });
+const AnchorTargetSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[a-z0-9][a-z0-9._-]{0,63}$',
+      description: 'target name, part of each anchor id',
+    }),
+    chain: Type.Union([Type.Literal('solana'), Type.Literal('base')]),
+    network: Type.Union(
+      ['devnet', 'testnet', 'mainnet-beta', 'base', 'base-sepolia', 'local'].map((n) => Type.Literal(n)),
+    ),
+    rpc_url: Type.Optional(Type.String({ pattern: '^https?://', description: 'JSON-RPC endpoint' })),
+    ws_url: Type.Optional(Type.String({ pattern: '^wss?://', description: 'Solana WebSocket endpoint' })),
+    key_file: Type.String({
+      minLength: 1,
+      description: 'funded key: solana-keygen JSON or hex EVM key (0600)',
+    }),
+    interval_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 86400 })),
+    daily_cap: Type.Optional(Digits('most lamports / wei spent per UTC day')),
+    min_balance: Type.Optional(Digits('refuse to anchor below this balance (lamports / wei)')),
+    max_fee_per_gas: Type.Optional(Digits('Base: fee cap in wei per gas')),
+    compute_unit_price: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10_000_000,
+        description: 'Solana: micro-lamports per compute unit',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     ledger: Type.Object(
@@ -104,6 +136,17 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    anchor: Type.Optional(
+      Type.Object(
+        {
+          interval_seconds: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 7 * 86400, description: 'default interval between anchors' }),
+          ),
+          targets: Type.Array(AnchorTargetSchema, { minItems: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     log: Type.Optional(
       Type.Object(
         {
@@ -129,8 +172,64 @@ export interface DaemonConfig {
   server: { socket: string; tcp?: { host: string; port: number }; bodyLimit: number; maxBatch: number };
   policies: { dir?: string; trustFile?: string; allowUnsigned: boolean; threads: number };
   checkpoint?: { keyFile: string; key: string; origin?: string };
+  anchor?: { targets: AnchorTargetConfig[] };
   tokens: TokenConfig[];
   logLevel: string;
+}
+
+export interface AnchorTargetConfig {
+  name: string;
+  chain: 'solana' | 'base';
+  network: 'devnet' | 'testnet' | 'mainnet-beta' | 'base' | 'base-sepolia' | 'local';
+  rpcUrl?: string;
+  wsUrl?: string;
+  keyFile: string;
+  /** The key file's text (never logged, never recorded). */
+  key: string;
+  intervalMs: number;
+  dailyCap?: bigint;
+  minBalance?: bigint;
+  maxFeePerGas?: bigint;
+  computeUnitPrice?: number;
+}
+
+const SOLANA_NETWORKS = ['devnet', 'testnet', 'mainnet-beta', 'local'];
+const BASE_NETWORKS = ['base', 'base-sepolia', 'local'];
+
+function anchorTargets(c: RawConfig, dir: string, env: NodeJS.ProcessEnv): AnchorTargetConfig[] | undefined {
+  if (c.anchor === undefined) return undefined;
+  const names = new Set<string>();
+  return c.anchor.targets.map((t, i) => {
+    const where = `anchor.targets[${i}] (${t.name})`;
+    if (names.has(t.name))
+      throw new DaemonError('BAD_CONFIG', `${where}: another target has the same name`, { exitCode: 2 });
+    names.add(t.name);
+    const ok = t.chain === 'solana' ? SOLANA_NETWORKS : BASE_NETWORKS;
+    if (!ok.includes(t.network))
+      throw new DaemonError(
+        'BAD_CONFIG',
+        `${where}: network ${t.network} is not a ${t.chain} network (expected one of ${ok.join(', ')})`,
+        { exitCode: 2 },
+      );
+    if (t.network === 'local' && t.rpc_url === undefined)
+      throw new DaemonError('BAD_CONFIG', `${where}: a local network needs rpc_url`, { exitCode: 2 });
+    const keyFile = resolveSecretPath(t.key_file, dir, env);
+    const big = (v: string | undefined) => (v === undefined ? undefined : BigInt(v));
+    return {
+      name: t.name,
+      chain: t.chain,
+      network: t.network as AnchorTargetConfig['network'],
+      rpcUrl: t.rpc_url,
+      wsUrl: t.ws_url,
+      keyFile,
+      key: readSecretFile(keyFile, `${where} key`),
+      intervalMs: (t.interval_seconds ?? c.anchor?.interval_seconds ?? 600) * 1000,
+      dailyCap: big(t.daily_cap),
+      minBalance: big(t.min_balance),
+      maxFeePerGas: big(t.max_fee_per_gas),
+      computeUnitPrice: t.compute_unit_price,
+    };
+  });
 }
 
 export interface ConfigProblem {
@@ -400,6 +499,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       c.checkpoint === undefined || keyFile === undefined
         ? undefined
         : { keyFile, key: readSecretFile(keyFile, 'checkpoint key'), origin: c.checkpoint.origin },
+    anchor: c.anchor === undefined ? undefined : { targets: anchorTargets(c, dir, env) ?? [] },
     tokens,
     logLevel: c.log?.level ?? 'info',
   };

@@ -219,7 +219,11 @@ export async function startDaemon(
         };
       },
     };
+    // Loaded only when configured: the chain clients (web3.js, viem) cost ~150 ms of startup.
+    const anchoring =
+      config.anchor === undefined ? undefined : new (await import('./anchoring.js')).DaemonAnchoring(config);
     const app = await buildServer({
+      extensions: anchoring === undefined ? [] : [anchoring],
       service,
       auth,
       metrics,
@@ -238,7 +242,9 @@ export async function startDaemon(
     const tcpAddr = tcp?.address();
     // Background services (e.g. anchoring, issue 6) start after the API is up; each is named in boot.services.
     const services: BackgroundService[] = [];
-    for (const make of opts.services ?? []) {
+    const makers = [...(opts.services ?? [])];
+    if (anchoring !== undefined) makers.push((ctx) => anchoring.service(ctx));
+    for (const make of makers) {
       const svc = make({ ledger, service, config, log, checkpoint: () => read.checkpoint(), tree });
       await svc.start();
       services.push(svc);

@@ -42,6 +42,8 @@ export interface ServerOptions {
   metrics: DaemonMetrics;
   read: ReadApi;
   policies?: PolicyApi;
+  /** More route modules (anchoring, …), registered the same way. */
+  extensions?: PolicyApi[];
   bodyLimit: number;
   maxBatch: number;
   logger: FastifyInstance['log'] | false;
@@ -346,6 +348,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     }),
   );
   o.policies?.register(app, guard);
+  for (const x of o.extensions ?? []) x.register(app, guard);
 
   // Unauthenticated operations endpoints: no ledger content, no secrets.
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));

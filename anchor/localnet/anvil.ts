@@ -37,9 +37,18 @@ export function anvilBinary(): string {
   );
 }
 
-export function startAnvil(opts: { blockTime?: number; timeoutMs?: number } = {}): Promise<Anvil> {
+export interface AnvilOptions {
+  /** Interval mining, in seconds (fractions allowed); default: a block per transaction. */
+  blockTime?: number;
+  /** The `finalized` tag trails the head by two epochs of this many blocks (anvil's default 32). */
+  slotsInAnEpoch?: number;
+  timeoutMs?: number;
+}
+
+export function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   const args = ['--host', '127.0.0.1', '--port', '0', '--optimism', '--chain-id', String(LOCAL_CHAIN_ID)];
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime));
+  if (opts.slotsInAnEpoch !== undefined) args.push('--slots-in-an-epoch', String(opts.slotsInAnEpoch));
   const child: ChildProcess = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise<Anvil>((resolve, reject) => {
     let out = '';

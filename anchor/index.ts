@@ -9,7 +9,7 @@ export {
 } from './base.js';
 export { AnchorError, type AnchorErrorCode } from './errors.js';
 export { type ChainKey, evmAddress, newEvmKey, newSolanaKey, parseSolanaKey } from './keys.js';
-export { type Anvil, anvilBinary, LOCAL_CHAIN_ID, startAnvil } from './localnet/anvil.js';
+export { type Anvil, type AnvilOptions, anvilBinary, LOCAL_CHAIN_ID, startAnvil } from './localnet/anvil.js';
 export { type AnchorMemo, formatMemo, MEMO_PREFIX, memoBytes, parseMemo, parseMemoBytes } from './memo.js';
 export { type AnchorRecord, type AnchorState, anchorEntries, foldAnchorEntry, scanAnchors } from './scan.js';
 export {

@@ -46,11 +46,15 @@ export interface AnchorCheck {
   final: boolean | null;
   explorer?: string;
   ok: boolean;
+  /** ok; mismatch (the ledger and the chain disagree); unreachable (the chain could not be read). */
+  status: 'ok' | 'mismatch' | 'unreachable';
   problems: string[];
 }
 
 export interface AnchorVerifyReport {
   ok: boolean;
+  /** Nothing disagreed, but some anchor's chain could not be read. */
+  unreachable: boolean;
   ledger: { path: string; entries: number; ok: boolean; message: string; keyedChecks: number };
   anchors: AnchorCheck[];
   inclusion?: { seq: number; anchorId: string; size: number; ok: boolean; message: string };
@@ -174,9 +178,11 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
     final: boolean | null;
     explorer?: string;
     problems: string[];
+    unreachable?: boolean;
   }[] = [];
   for (const ref of refs.values()) {
     const problems: string[] = [];
+    let unreachable = false;
     let memo: AnchorMemo | undefined;
     let slot: number | null = null;
     let final: boolean | null = null;
@@ -191,11 +197,15 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
         problems.push(`transaction ${ref.tx} is not in a block on ${ref.chain} ${ref.network}`);
       else final = await t.isFinal({ tx: ref.tx, slot, fee: '0' });
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      // A transaction the chain does not have, or data that is not a gavel memo, is a mismatch; an
+      // endpoint that cannot be reached leaves the anchor unchecked.
+      if (code === 'RPC' || code === 'USAGE') unreachable = true;
       problems.push(`cannot read ${ref.tx} from ${ref.chain} ${ref.network}: ${(err as Error).message}`);
     }
     if (ref.from !== 'ledger' && !ledgerTx.has(ref.tx) && ref.from === 'receipts')
       problems.push('this finalized anchor is missing from the ledger: the ledger was cut or rewritten');
-    reads.push({ ref, memo, slot, final, explorer, problems });
+    reads.push({ ref, memo, slot, final, explorer, problems, unreachable });
   }
 
   // The ledger's hashes up to the largest anchored size (and the entry asked for).
@@ -222,7 +232,7 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
     }
   }
 
-  const anchors: AnchorCheck[] = reads.map(({ ref, memo, slot, final, explorer, problems }) => {
+  const anchors: AnchorCheck[] = reads.map(({ ref, memo, slot, final, explorer, problems, unreachable }) => {
     if (memo !== undefined) {
       const rec = ref.record;
       if (origin !== undefined && memo.origin !== origin && memo.origin !== rec?.checkpoint.origin)
@@ -264,6 +274,8 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
       final,
       explorer,
       ok: problems.length === 0,
+      status:
+        problems.length === 0 ? 'ok' : unreachable && problems.length === 1 ? 'unreachable' : 'mismatch',
       problems,
     };
   });
@@ -305,8 +317,10 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
     }
   }
 
-  const bad = anchors.filter((a) => !a.ok);
-  const ok = lv.ok && anchors.length > 0 && bad.length === 0 && (inclusion?.ok ?? true);
+  const bad = anchors.filter((a) => a.status === 'mismatch');
+  const unchecked = anchors.filter((a) => a.status === 'unreachable');
+  const ok =
+    lv.ok && anchors.length > 0 && bad.length === 0 && unchecked.length === 0 && (inclusion?.ok ?? true);
   let message: string;
   if (anchors.length === 0)
     message = 'no finalized anchor to verify (is anchoring configured? gavel anchor status)';
@@ -318,11 +332,19 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
       )
       .join('\n');
   else if (!lv.ok) message = `the ledger does not verify: ${lv.message}`;
+  else if (unchecked.length > 0)
+    message = unchecked
+      .map(
+        (a) =>
+          `anchor ${a.anchorId} could not be checked (is the ${a.chain} ${a.network} endpoint up?): ${a.problems.join('; ')}`,
+      )
+      .join('\n');
   else if (inclusion !== undefined && !inclusion.ok) message = inclusion.message;
   else
     message = `${anchors.length} anchor(s) match the ledger (${size} entries)${inclusion ? `; ${inclusion.message}` : ''}`;
   return {
     ok,
+    unreachable: !ok && bad.length === 0 && lv.ok && unchecked.length > 0,
     ledger: {
       path: o.ledgerPath,
       entries: size,

@@ -42,6 +42,8 @@ export interface AnvilOptions {
   blockTime?: number;
   /** The `finalized` tag trails the head by two epochs of this many blocks (anvil's default 32). */
   slotsInAnEpoch?: number;
+  /** Keep the chain in this file across restarts (anvil --state; also dumped every 5 s). */
+  statePath?: string;
   timeoutMs?: number;
 }
 
@@ -49,6 +51,7 @@ export function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   const args = ['--host', '127.0.0.1', '--port', '0', '--optimism', '--chain-id', String(LOCAL_CHAIN_ID)];
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime));
   if (opts.slotsInAnEpoch !== undefined) args.push('--slots-in-an-epoch', String(opts.slotsInAnEpoch));
+  if (opts.statePath !== undefined) args.push('--state', opts.statePath, '--state-interval', '5');
   const child: ChildProcess = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise<Anvil>((resolve, reject) => {
     let out = '';

@@ -229,13 +229,17 @@ export async function anchorVerify(o: {
     `ledger ${report.ledger.path}: ${report.ledger.entries} entries, ${report.ledger.ok ? 'verifies' : 'FAILS'} (${report.ledger.message})`,
     ...report.anchors.map(
       (a) =>
-        `${a.ok ? 'OK  ' : 'FAIL'} ${a.anchorId}  ${a.chain} ${a.network}  size ${a.size ?? '?'}  slot/block ${a.slot ?? '?'}${a.final ? ' final' : ''}  ${a.tx}${a.explorer ? `\n      ${a.explorer}` : ''}${a.problems.map((p) => `\n      ${p}`).join('')}`,
+        `${a.ok ? 'OK  ' : a.status === 'unreachable' ? '??  ' : 'FAIL'} ${a.anchorId}  ${a.chain} ${a.network}  size ${a.size ?? '?'}  slot/block ${a.slot ?? '?'}${a.final ? ' final' : ''}  ${a.tx}${a.explorer ? `\n      ${a.explorer}` : ''}${a.problems.map((p) => `\n      ${p}`).join('')}`,
     ),
     ...(report.inclusion === undefined
       ? []
       : [`${report.inclusion.ok ? 'OK  ' : 'FAIL'} ${report.inclusion.message}`]),
-    report.ok ? `OK: ${report.message}` : `FAIL: ${report.message}`,
+    report.ok
+      ? `OK: ${report.message}`
+      : report.unreachable
+        ? `UNCHECKED: ${report.message}`
+        : `FAIL: ${report.message}`,
   ];
   print(o.json === true, report, lines.join('\n'));
-  if (!report.ok) process.exitCode = 1;
+  if (!report.ok) process.exitCode = report.unreachable ? 3 : 1;
 }

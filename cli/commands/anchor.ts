@@ -36,7 +36,7 @@ export function register(program: Command): void {
   anchor
     .command('verify')
     .description(
-      'Re-read anchor transactions from their chains and check the ledger still matches them; exit 0 ok, 1 mismatch',
+      'Re-read anchor transactions from their chains and check the ledger still matches them; exit 0 ok, 1 mismatch, 3 a chain could not be read',
     )
     .option('--ledger <file>', 'the ledger (default: ledger.path of --config, or $GAVEL_LEDGER)')
     .option('--config <file>', 'daemon config: the targets and their RPC endpoints (or $GAVEL_CONFIG)')

@@ -7,9 +7,11 @@ export {
   baseChain,
   readEvmKeyFile,
 } from './base.js';
+export { base58Decode, base58Encode } from './base58.js';
 export { AnchorError, type AnchorErrorCode } from './errors.js';
 export { type ChainKey, evmAddress, newEvmKey, newSolanaKey, parseSolanaKey } from './keys.js';
 export { type Anvil, type AnvilOptions, anvilBinary, LOCAL_CHAIN_ID, startAnvil } from './localnet/anvil.js';
+export { type SolanaRpcOptions, type SolanaRpcServer, startSolanaRpc } from './localnet/solana-rpc.js';
 export { type AnchorMemo, formatMemo, MEMO_PREFIX, memoBytes, parseMemo, parseMemoBytes } from './memo.js';
 export { type AnchorRecord, type AnchorState, anchorEntries, foldAnchorEntry, scanAnchors } from './scan.js';
 export {
@@ -20,6 +22,13 @@ export {
   type TargetSpec,
   type TargetStatus,
 } from './service.js';
+export {
+  MEMO_PROGRAM_ID,
+  SOLANA_NETWORKS,
+  type SolanaNetwork,
+  SolanaTarget,
+  type SolanaTargetOptions,
+} from './solana.js';
 export type { AnchorTarget, ChainKind, Included, SentTx, SubmitOptions } from './target.js';
 export { createTarget, type TargetConfig } from './targets.js';
 export {

@@ -3,6 +3,7 @@
 import { type BaseNetwork, BaseTarget } from './base.js';
 import { AnchorError } from './errors.js';
 import { parseSolanaKey } from './keys.js';
+import { type SolanaNetwork, SolanaTarget } from './solana.js';
 import type { AnchorTarget, ChainKind } from './target.js';
 
 export interface TargetConfig {
@@ -23,9 +24,13 @@ export function createTarget(c: TargetConfig): AnchorTarget {
   if (c.chain === 'solana') {
     if (!SOLANA.includes(c.network))
       throw new AnchorError('BAD_CONFIG', `${c.network} is not a Solana network (${SOLANA.join(', ')})`);
-    if (c.key !== undefined) parseSolanaKey(c.key);
-    // SOLANA-TARGET: replaced by `new SolanaTarget(...)` when anchor/solana.ts lands (same session).
-    throw new AnchorError('NOT_IMPLEMENTED', 'the Solana target is not built yet');
+    return new SolanaTarget({
+      network: c.network as SolanaNetwork,
+      rpcUrl: c.rpcUrl,
+      wsUrl: c.wsUrl,
+      keypair: c.key === undefined ? undefined : parseSolanaKey(c.key),
+      computeUnitPrice: c.computeUnitPrice,
+    });
   }
   if (c.chain === 'base') {
     if (!BASE.includes(c.network))

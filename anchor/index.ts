@@ -11,6 +11,7 @@ export { base58Decode, base58Encode } from './base58.js';
 export { AnchorError, type AnchorErrorCode } from './errors.js';
 export { type ChainKey, evmAddress, newEvmKey, newSolanaKey, parseSolanaKey } from './keys.js';
 export { type Anvil, type AnvilOptions, anvilBinary, LOCAL_CHAIN_ID, startAnvil } from './localnet/anvil.js';
+export { airdrop, findTestValidator, type SolanaLocal, startSolanaLocal } from './localnet/solana.js';
 export { type SolanaRpcOptions, type SolanaRpcServer, startSolanaRpc } from './localnet/solana-rpc.js';
 export { type AnchorMemo, formatMemo, MEMO_PREFIX, memoBytes, parseMemo, parseMemoBytes } from './memo.js';
 export { type AnchorRecord, type AnchorState, anchorEntries, foldAnchorEntry, scanAnchors } from './scan.js';

@@ -35,7 +35,9 @@ interface LocalChains {
 
 /** Starts the local validators (state kept in ./.gavel/chains) and returns the [anchor] config. */
 async function startChains(state: string, secrets: string, intervalS: number): Promise<LocalChains> {
-  const { startAnvil } = await import('../anchor/index.js');
+  const { airdrop, newSolanaKey, parseSolanaKey, startAnvil, startSolanaLocal } = await import(
+    '../anchor/index.js'
+  );
   const chains = path.join(state, 'chains');
   mkdirSync(chains, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
@@ -59,6 +61,20 @@ key_file = "secrets/base-anchor.key"
     lines.push(
       `  base    ${anvil.url}  (anvil, chain id ${anvil.chainId}, state in ${path.join(chains, 'anvil-state.json')})`,
     );
+    const sol = await startSolanaLocal({ dir: chains, slotMs: 200 });
+    stops.push(() => sol.stop());
+    const key = secretFile(path.join(secrets, 'solana-anchor.json'), () => newSolanaKey().secretText);
+    const payer = parseSolanaKey(key).publicKey.toBase58();
+    await airdrop(sol.url, payer, 10_000_000_000);
+    targets.push(`[[anchor.targets]]
+name = "solana-local"
+chain = "solana"
+network = "local"
+rpc_url = "${sol.url}"
+ws_url = "${sol.wsUrl}"
+key_file = "secrets/solana-anchor.json"
+`);
+    lines.push(`  solana  ${sol.url}  (${sol.kind}; anchor payer ${payer}, funded by airdrop)`);
   } catch (err) {
     for (const s of stops.reverse()) await s().catch(() => {});
     throw err;

@@ -62,6 +62,13 @@ export function register(program: Command): void {
     .option('--json', 'print the URLs as JSON', false)
     .option('--no-solana', 'do not start the Solana validator')
     .option('--no-base', 'do not start anvil')
+    .option('--state <dir>', 'keep the chains in this folder across restarts')
+    .option(
+      '--fund <solana-address>',
+      'airdrop 10 SOL to this address on the local Solana validator (repeatable)',
+      collect,
+      [],
+    )
     .action(async (opts) => {
       const m = await import('../anchor/localnet.js');
       await m.localnet(opts);

@@ -389,15 +389,13 @@ export async function startSolanaRpc(o: SolanaRpcOptions = {}): Promise<SolanaRp
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              id: null,
-              error: { code: RPC_ERROR.PARSE, message: 'Parse error' },
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: RPC_ERROR.PARSE, message: 'Parse error' },
+          }),
+        );
         return;
       }
       const out = Array.isArray(body) ? body.map(handle) : handle(body);

@@ -1,7 +1,7 @@
 // `npm start` (gavel start): the system on embedded defaults, demo decisions recorded, reachable on
 // the socket and loopback TCP, stopped cleanly by Ctrl-C (SIGINT), and resumed by a second start.
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,11 +67,41 @@ describe('gavel start', () => {
       const d = (await r.json()) as { verdict: string; seq: number; policy: { name: string } };
       expect(d.verdict).toBe('permit-with-warning');
       expect(d.policy.name).toBe('constitution');
+      // Anchors land on both local chains, and the chains agree with the ledger.
+      const ledger = path.join(dir, 'ledger.jsonl');
+      const finalized = () =>
+        new Set(
+          readFileSync(ledger, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('"kind":"anchor.finalized"'))
+            .map((l) => (JSON.parse(l) as { payload: { target: string } }).payload.target),
+        );
+      const deadline = Date.now() + 60_000;
+      while (finalized().size < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 250));
+      expect([...finalized()].sort()).toEqual(['base-local', 'solana-local']);
+      const v = gavel(['anchor', 'verify', '--config', path.join(dir, 'gavel.toml'), '--all', '--json']);
+      expect(v.status, v.stdout + v.stderr).toBe(0);
+      expect((JSON.parse(v.stdout) as { anchors: unknown[] }).anchors.length).toBeGreaterThanOrEqual(2);
     });
     expect(first.code).toBe(0);
     expect(first.out).toContain('stopping');
     expect(existsSync(path.join(dir, 'gavel.sock'))).toBe(false);
-    for (const s of ['operator-secret', 'checkpoint.key', 'operator.key', 'demo-agent.token', 'tokens.toml'])
+    // Nothing is left running: the validators' ports refuse connections once start has exited.
+    const urls = [...first.out.matchAll(/^ {2}(?:base|solana) +(http:\/\/127\.0\.0\.1:\d+)/gm)].map(
+      (m) => m[1],
+    );
+    expect(urls).toHaveLength(2);
+    for (const u of urls) await expect(fetch(u as string, { method: 'POST', body: '{}' })).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    for (const s of [
+      'operator-secret',
+      'checkpoint.key',
+      'operator.key',
+      'demo-agent.token',
+      'tokens.toml',
+      'solana-anchor.json',
+      'base-anchor.key',
+    ])
       expect(statSync(path.join(dir, 'secrets', s)).mode & 0o077, s).toBe(0);
     const secret = path.join(dir, 'secrets', 'operator-secret');
     const v1 = gavel([

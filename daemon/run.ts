@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import * as chain from '../chain/index.js';
 import { TokenAuthority } from './auth.js';
 import { type DaemonConfig, loadConfig } from './config.js';
+import { ConsoleRoutes } from './console.js';
 import { DaemonError } from './errors.js';
 import { listenTcp, listenUnix } from './listen.js';
 import { DaemonMetrics } from './metrics.js';
@@ -223,7 +224,7 @@ export async function startDaemon(
     const anchoring =
       config.anchor === undefined ? undefined : new (await import('./anchoring.js')).DaemonAnchoring(config);
     const app = await buildServer({
-      extensions: anchoring === undefined ? [] : [anchoring],
+      extensions: [new ConsoleRoutes(ledger), ...(anchoring === undefined ? [] : [anchoring])],
       service,
       auth,
       metrics,

@@ -1,10 +1,12 @@
 // `npm start` (gavel start): the system on embedded defaults, demo decisions recorded, reachable on
 // the socket and loopback TCP, stopped cleanly by Ctrl-C (SIGINT), and resumed by a second start.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasChromium, launch } from '../helpers/browser.js';
+import { countColour, decodePng } from '../helpers/png.js';
 import { cleanEnv, GAVEL, gavel, tempDir } from '../helpers/run.js';
 
 const t = tempDir('start');
@@ -46,6 +48,36 @@ async function runOnce(
   return { code: await exited, out };
 }
 
+/** Opens the console in headless Chromium and checks what an operator would look for. */
+async function lookAtConsole(port: number, token: string): Promise<void> {
+  const b = await launch();
+  try {
+    const page = await b.context.newPage();
+    await page.goto(`http://127.0.0.1:${port}/console`);
+    await page.fill('#token', token);
+    await page.click('#token-form button');
+    await page.waitForSelector('#app:not([hidden])');
+    // Both chains' anchors, final; the demo's verdicts; bars in the chart.
+    for (const target of ['base-local', 'solana-local'])
+      await page.waitForSelector(`#anchors tr[data-state="finalized"] >> text=${target}/`);
+    for (const v of ['permit', 'escalate', 'deny'])
+      expect(await page.locator(`#entries .verdict.${v}`).count()).toBeGreaterThan(0);
+    expect(await page.locator('#chart rect.bar').count()).toBeGreaterThan(0);
+    await page.click('#verify');
+    await page.waitForSelector('#verify-result[data-state="ok"]');
+    const shot = await page.screenshot({ fullPage: true, path: path.join(t.dir, 'console.png') });
+    // Look at it: the verdict colours and the finalized-anchor green are on screen, not a blank page.
+    const img = decodePng(shot);
+    expect(img.width).toBeGreaterThan(600);
+    expect(countColour(img, '#cf222e')).toBeGreaterThan(50); // deny badges and bars
+    expect(countColour(img, '#1a7f37')).toBeGreaterThan(50); // permit, finalized anchors, verify OK
+    expect(countColour(img, '#8250df')).toBeGreaterThan(20); // escalate
+    if (process.env.GAVEL_KEEP_SCREENSHOT) writeFileSync(process.env.GAVEL_KEEP_SCREENSHOT, shot);
+  } finally {
+    await b.close();
+  }
+}
+
 describe('gavel start', () => {
   it('runs on defaults, records demo decisions, answers on TCP, stops on SIGINT and resumes', async () => {
     const dir = path.join(t.dir, '.gavel');
@@ -82,6 +114,8 @@ describe('gavel start', () => {
       const v = gavel(['anchor', 'verify', '--config', path.join(dir, 'gavel.toml'), '--all', '--json']);
       expect(v.status, v.stdout + v.stderr).toBe(0);
       expect((JSON.parse(v.stdout) as { anchors: unknown[] }).anchors.length).toBeGreaterThanOrEqual(2);
+      if (hasChromium)
+        await lookAtConsole(port, readFileSync(path.join(dir, 'secrets', 'operator.token'), 'utf8').trim());
     });
     expect(first.code).toBe(0);
     expect(first.out).toContain('stopping');

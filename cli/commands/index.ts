@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as anchor } from './anchor.js';
 import { register as audit } from './audit.js';
+import { register as compliance } from './compliance.js';
 import { register as config } from './config.js';
 import { register as daemon } from './daemon.js';
 import { register as daemonClient } from './daemon-client.js';
@@ -31,4 +32,5 @@ export const commandGroups: RegisterCommands[] = [
   policyBuild,
   start,
   anchor,
+  compliance,
 ];

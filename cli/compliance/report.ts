@@ -1,0 +1,482 @@
+// `gavel compliance report`: the ExoChain compliance page, generated from the live ledger instead of
+// written by hand. One pass over the ledger gathers the facts (gather()); buildReport() turns them
+// into sections of checks, each PASS, FAIL or INFO like the seed's audit tables.
+//
+// Rules (documented in the command's help and the README):
+// - every gate of the constitution's inventory (policies/constitution/gates.json) must be served by
+//   an active policy (FAIL otherwise). The active set is the daemon's /v1/status when asked, else the
+//   last boot.config's policies updated by later policy.deployed / policy.rolledback entries;
+// - the ledger must verify (FAIL at the first broken entry); seals are checked with the secret (INFO
+//   when no secret is given);
+// - a signed checkpoint beside the ledger (`<ledger>.checkpoint`) must match the ledger;
+// - each anchor target must have a finalized anchor no older than 3 intervals whenever the ledger grew
+//   after its last anchor (FAIL: overdue), and no anchor may sit unfinished longer than that (FAIL:
+//   stuck); anchor failures are listed (INFO);
+// - mutating kinds of the catalogue never recorded are INFO (a quiet ledger has none of them);
+//   kinds outside the catalogue (other than custom.*) are FAIL.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  type Entry,
+  EVENT_KINDS,
+  Ledger,
+  leafHashHex,
+  MemoryTree,
+  parseCheckpoint,
+  verifyLedgerParallel,
+} from '../../chain/index.js';
+
+export type Status = 'PASS' | 'FAIL' | 'INFO';
+
+export interface Check {
+  check: string;
+  status: Status;
+  detail: string;
+}
+
+export interface Section {
+  id: string;
+  title: string;
+  /** A table of facts (header + rows), shown before the checks. */
+  table?: { header: string[]; rows: (string | number)[][] };
+  checks: Check[];
+}
+
+export interface Report {
+  format: 'gavel.compliance/v1';
+  generated_at: string;
+  ledger: { path: string; entries: number; head: string | null; first: string | null; last: string | null };
+  summary: { pass: number; fail: number; info: number; ok: boolean };
+  sections: Section[];
+}
+
+interface GateSpec {
+  gate: string;
+  defaults: number[];
+  thresholds: number[];
+  l2: number;
+  over: string;
+  mutating: boolean;
+}
+
+interface PolicyRef {
+  name: string;
+  version: string;
+  sha256: string;
+  gates?: string[];
+}
+
+interface AnchorFacts {
+  target: string;
+  chain: string;
+  network: string;
+  states: Map<
+    string,
+    {
+      state: string;
+      size: number;
+      tx?: string;
+      slot?: number;
+      explorer?: string;
+      at: string;
+      reason?: string;
+    }
+  >;
+}
+
+export interface Facts {
+  ledgerPath: string;
+  entries: number;
+  head: string | null;
+  first: string | null;
+  last: string | null;
+  kinds: Map<string, number>;
+  decisions: Map<string, Map<string, number>>;
+  /** Policy observed deciding each gate (the latest gate.decision's policy). */
+  observed: Map<string, PolicyRef>;
+  active: PolicyRef[] | undefined;
+  anchors: Map<string, AnchorFacts>;
+  /** seq of every anchor.* entry (so growth by anchoring alone is not counted as growth). */
+  anchorSeqs: Set<number>;
+  verify: { ok: boolean; message: string; failedEntry?: number; keyedChecks: number; sealed: boolean };
+  checkpoint?: { size: number; root: string; matches: boolean | undefined; error?: string };
+}
+
+export function loadGates(repo: string): GateSpec[] {
+  const g = JSON.parse(readFileSync(path.join(repo, 'policies', 'constitution', 'gates.json'), 'utf8')) as {
+    gates: GateSpec[];
+  };
+  return g.gates;
+}
+
+/** One pass over the ledger (plus a verify pass) collecting what the report needs. */
+export async function gather(ledgerPath: string, o: { secret?: string; live?: PolicyRef[] }): Promise<Facts> {
+  const ledger = await Ledger.open(ledgerPath, { readOnly: true });
+  const f: Facts = {
+    ledgerPath,
+    entries: ledger.size,
+    head: null,
+    first: null,
+    last: null,
+    kinds: new Map(),
+    decisions: new Map(),
+    observed: new Map(),
+    active: undefined,
+    anchors: new Map(),
+    anchorSeqs: new Set(),
+    verify: { ok: false, message: '', keyedChecks: 0, sealed: false },
+  };
+  const tree = new MemoryTree();
+  let active: PolicyRef[] | undefined;
+  try {
+    for await (const e of ledger.range(0, ledger.size)) {
+      tree.appendLeaf(leafHashHex(e.hash));
+      f.first ??= e.timestamp;
+      f.last = e.timestamp;
+      f.head = e.hash;
+      if (e.seal !== undefined) f.verify.sealed = true;
+      f.kinds.set(e.kind, (f.kinds.get(e.kind) ?? 0) + 1);
+      const p = e.payload as Record<string, unknown>;
+      if (e.kind === 'gate.decision') {
+        const gate = String(p.gate);
+        const v = String(p.verdict);
+        let row = f.decisions.get(gate);
+        if (row === undefined) {
+          row = new Map();
+          f.decisions.set(gate, row);
+        }
+        row.set(v, (row.get(v) ?? 0) + 1);
+        if (p.policy !== null && typeof p.policy === 'object') f.observed.set(gate, p.policy as PolicyRef);
+      } else if (e.kind === 'boot.config' && Array.isArray(p.policies)) {
+        active = (p.policies as PolicyRef[]).map((x) => ({ ...x }));
+      } else if ((e.kind === 'policy.deployed' || e.kind === 'policy.rolledback') && active !== undefined) {
+        const name = String(p.name);
+        const prev = active.find((x) => x.name === name);
+        const next = {
+          name,
+          version: String(p.version ?? ''),
+          sha256: String(p.sha256 ?? ''),
+          gates: prev?.gates,
+        };
+        active = [...active.filter((x) => x.name !== name), next];
+      } else if (e.kind.startsWith('anchor.')) foldAnchor(f, e);
+    }
+    f.active = o.live ?? active;
+    const v = await verifyLedgerParallel(ledgerPath, { secret: o.secret });
+    f.verify = {
+      ...f.verify,
+      ok: v.ok,
+      message: v.message,
+      failedEntry: v.failedEntry,
+      keyedChecks: v.keyedChecks,
+    };
+    try {
+      const note = readFileSync(`${ledgerPath}.checkpoint`, 'utf8');
+      const body = note.slice(0, note.indexOf('\n\n') + 1);
+      const cp = parseCheckpoint(body);
+      const root = Buffer.from(cp.root).toString('hex');
+      f.checkpoint = {
+        size: cp.size,
+        root,
+        matches: cp.size <= tree.size ? Buffer.from(tree.root(cp.size)).toString('hex') === root : false,
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        f.checkpoint = { size: 0, root: '', matches: undefined, error: (err as Error).message };
+    }
+  } finally {
+    await ledger.close();
+  }
+  return f;
+}
+
+function foldAnchor(f: Facts, e: Entry): void {
+  const p = e.payload as Record<string, unknown>;
+  f.anchorSeqs.add(e.seq);
+  const target = String(p.target);
+  let a = f.anchors.get(target);
+  if (a === undefined) {
+    a = { target, chain: String(p.chain), network: String(p.network), states: new Map() };
+    f.anchors.set(target, a);
+  }
+  const id = String(p.anchor_id);
+  const cp = p.checkpoint as { size?: number } | undefined;
+  const prev = a.states.get(id);
+  a.states.set(id, {
+    state: e.kind.slice('anchor.'.length),
+    size: cp?.size ?? prev?.size ?? 0,
+    tx: typeof p.tx === 'string' ? p.tx : prev?.tx,
+    slot: typeof p.slot === 'number' ? p.slot : prev?.slot,
+    explorer: typeof p.explorer === 'string' ? p.explorer : prev?.explorer,
+    at: e.timestamp,
+    reason: typeof p.reason === 'string' ? p.reason : undefined,
+  });
+}
+
+function neverRecorded(never: string[], of: number): Check {
+  return {
+    check: 'mutating kinds recorded',
+    status: 'INFO',
+    detail:
+      never.length === 0
+        ? 'every mutating kind of the catalogue was recorded'
+        : `${never.length} of ${of} never recorded: ${never.join(', ')}`,
+  };
+}
+
+const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+
+export function buildReport(
+  f: Facts,
+  gates: GateSpec[],
+  o: { now: Date; intervalS: Record<string, number>; defaultIntervalS: number },
+): Report {
+  const sections: Section[] = [];
+  const served = new Map<string, PolicyRef>();
+  for (const p of f.active ?? []) for (const g of p.gates ?? []) served.set(g, p);
+
+  // 1. Gate inventory.
+  sections.push({
+    id: 'gates',
+    title: 'Gate inventory',
+    table: {
+      header: [
+        'gate',
+        'defaults (r f p n s)',
+        'thresholds (r f p n s)',
+        'l2',
+        'over',
+        'mutating',
+        'served by',
+      ],
+      rows: gates.map((g) => {
+        const p = served.get(g.gate) ?? f.observed.get(g.gate);
+        return [
+          g.gate,
+          g.defaults.map(fmt).join(' '),
+          g.thresholds.map(fmt).join(' '),
+          fmt(g.l2),
+          g.over,
+          g.mutating ? 'yes' : 'no',
+          p === undefined ? '-' : `${p.name} ${p.version} (${p.sha256.slice(0, 12)})`,
+        ];
+      }),
+    },
+    checks: gates.map((g) => {
+      const p = served.get(g.gate);
+      if (p !== undefined)
+        return {
+          check: `gate ${g.gate} is served`,
+          status: 'PASS',
+          detail: `${p.name} ${p.version} sha256 ${p.sha256}`,
+        };
+      const seen = f.observed.get(g.gate);
+      return {
+        check: `gate ${g.gate} is served`,
+        status: 'FAIL',
+        detail:
+          f.active === undefined
+            ? 'no active policy set is known (no boot.config in the ledger; give --daemon for the live set)'
+            : `no active policy serves this gate${seen ? ` (last decided by ${seen.name} ${seen.version})` : ''}`,
+      };
+    }),
+  });
+
+  // 2. Decisions by gate and verdict.
+  const verdicts = ['permit', 'permit-with-warning', 'escalate', 'deny'];
+  const decided = [...f.decisions.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const inventory = new Set(gates.map((g) => g.gate));
+  sections.push({
+    id: 'decisions',
+    title: 'Decisions by gate and verdict',
+    table: {
+      header: ['gate', ...verdicts, 'total'],
+      rows: decided.map(([gate, row]) => [
+        gate,
+        ...verdicts.map((v) => row.get(v) ?? 0),
+        [...row.values()].reduce((s, n) => s + n, 0),
+      ]),
+    },
+    checks: [
+      {
+        check: 'decisions recorded',
+        status: 'INFO',
+        detail: `${decided.reduce((s, [, r]) => s + [...r.values()].reduce((a, b) => a + b, 0), 0)} decisions on ${decided.length} gates`,
+      },
+      ...decided
+        .filter(([gate]) => !inventory.has(gate))
+        .map(([gate]) => ({
+          check: `gate ${gate} is in the inventory`,
+          status: 'INFO' as Status,
+          detail: 'decided by a policy outside the constitution',
+        })),
+    ],
+  });
+
+  // 3. Event kinds against the catalogue.
+  const catalogue = Object.entries(EVENT_KINDS);
+  const seen = catalogue.filter(([k]) => (f.kinds.get(k) ?? 0) > 0);
+  const unknown = [...f.kinds.keys()].filter((k) => EVENT_KINDS[k] === undefined && !k.startsWith('custom.'));
+  sections.push({
+    id: 'kinds',
+    title: 'Event kinds against the catalogue',
+    table: {
+      header: ['kind', 'mutating', 'entries'],
+      rows: [
+        ...catalogue.map(([k, s]) => [k, s.mutating ? 'yes' : 'no', f.kinds.get(k) ?? 0]),
+        ...[...f.kinds.entries()].filter(([k]) => k.startsWith('custom.')).map(([k, n]) => [k, '-', n]),
+      ],
+    },
+    checks: [
+      {
+        check: 'catalogue coverage',
+        status: 'INFO',
+        detail: `${seen.length} of ${catalogue.length} kinds recorded (${Math.round((100 * seen.length) / catalogue.length)} %)`,
+      },
+      neverRecorded(
+        catalogue.filter(([k, x]) => x.mutating && (f.kinds.get(k) ?? 0) === 0).map(([k]) => k),
+        catalogue.filter(([, x]) => x.mutating).length,
+      ),
+      {
+        check: 'every kind is in the catalogue',
+        status: unknown.length === 0 ? 'PASS' : 'FAIL',
+        detail: unknown.length === 0 ? 'yes (custom.* aside)' : `not in the catalogue: ${unknown.join(', ')}`,
+      },
+    ],
+  });
+
+  // 4. Ledger verification.
+  sections.push({
+    id: 'verification',
+    title: 'Ledger verification',
+    checks: [
+      {
+        check: 'hash chain intact',
+        status: f.verify.ok ? 'PASS' : 'FAIL',
+        detail: f.verify.ok
+          ? f.verify.message
+          : `${f.verify.message}${f.verify.failedEntry !== undefined ? ` (entry ${f.verify.failedEntry - 1})` : ''}`,
+      },
+      f.verify.keyedChecks > 0
+        ? {
+            check: 'seals verified',
+            status: f.verify.ok ? 'PASS' : 'FAIL',
+            detail: `${f.verify.keyedChecks} seals checked with the operator secret`,
+          }
+        : {
+            check: 'seals verified',
+            status: 'INFO',
+            detail: f.verify.sealed ? 'sealed, not checked: give --secret-file' : 'the ledger is not sealed',
+          },
+    ],
+  });
+
+  // 5. Checkpoints and anchors.
+  const cpChecks: Check[] = [];
+  if (f.checkpoint === undefined)
+    cpChecks.push({
+      check: 'signed checkpoint',
+      status: 'INFO',
+      detail: 'no <ledger>.checkpoint file beside the ledger',
+    });
+  else if (f.checkpoint.error !== undefined)
+    cpChecks.push({
+      check: 'signed checkpoint',
+      status: 'FAIL',
+      detail: `unreadable: ${f.checkpoint.error}`,
+    });
+  else
+    cpChecks.push({
+      check: `checkpoint at size ${f.checkpoint.size} matches the ledger`,
+      status: f.checkpoint.matches ? 'PASS' : 'FAIL',
+      detail: f.checkpoint.matches
+        ? `root ${f.checkpoint.root}`
+        : 'the ledger no longer has this root: cut or rewritten',
+    });
+  const anchorRows: (string | number)[][] = [];
+  const now = o.now.getTime();
+  for (const a of [...f.anchors.values()].sort((x, y) => x.target.localeCompare(y.target))) {
+    const interval = (o.intervalS[a.target] ?? o.defaultIntervalS) * 1000;
+    const ids = [...a.states.entries()];
+    for (const [id, s] of ids)
+      anchorRows.push([
+        id,
+        `${a.chain} ${a.network}`,
+        s.state,
+        s.slot ?? '',
+        s.tx ?? '',
+        s.explorer ?? '',
+        s.at,
+      ]);
+    const fin = ids.filter(([, s]) => s.state === 'finalized').sort((x, y) => x[1].size - y[1].size);
+    const last = fin[fin.length - 1]?.[1];
+    let grew = 0;
+    for (let seq = last?.size ?? 0; seq < f.entries; seq++) if (!f.anchorSeqs.has(seq)) grew++;
+    const since =
+      last === undefined ? (f.first === null ? 0 : now - Date.parse(f.first)) : now - Date.parse(last.at);
+    const overdue = grew > 0 && since > 3 * interval;
+    cpChecks.push({
+      check: `anchors on ${a.target} are current`,
+      status: overdue ? 'FAIL' : 'PASS',
+      detail: overdue
+        ? `overdue: ${grew} entries after ${last ? `the last finalized anchor (${last.at})` : 'the start'}, ${Math.round(since / 1000)} s ago; interval ${interval / 1000} s`
+        : last === undefined
+          ? 'no finalized anchor yet, none due'
+          : `last finalized ${last.at} at size ${last.size} (${last.tx ?? ''})`,
+    });
+    const stuck = ids.filter(
+      ([, s]) =>
+        ['scheduled', 'submitted', 'confirmed'].includes(s.state) && now - Date.parse(s.at) > 3 * interval,
+    );
+    cpChecks.push({
+      check: `no unfinished anchor on ${a.target}`,
+      status: stuck.length === 0 ? 'PASS' : 'FAIL',
+      detail:
+        stuck.length === 0 ? 'none' : stuck.map(([id, s]) => `${id} ${s.state} since ${s.at}`).join('; '),
+    });
+    for (const [id, s] of ids.filter(([, x]) => x.state === 'failed'))
+      cpChecks.push({ check: `anchor ${id} failed`, status: 'INFO', detail: s.reason ?? '' });
+  }
+  for (const t of Object.keys(o.intervalS))
+    if (
+      !f.anchors.has(t) &&
+      f.first !== null &&
+      now - Date.parse(f.first) > 3 * (o.intervalS[t] as number) * 1000
+    )
+      cpChecks.push({
+        check: `anchors on ${t} are current`,
+        status: 'FAIL',
+        detail: 'configured, but never anchored',
+      });
+  if (f.anchors.size === 0 && Object.keys(o.intervalS).length === 0)
+    cpChecks.push({
+      check: 'anchoring',
+      status: 'INFO',
+      detail: 'no anchor entries and no anchor targets configured',
+    });
+  sections.push({
+    id: 'anchors',
+    title: 'Checkpoints and anchors',
+    table: { header: ['anchor', 'chain', 'state', 'slot / block', 'tx', 'explorer', 'at'], rows: anchorRows },
+    checks: cpChecks,
+  });
+
+  const all = sections.flatMap((s) => s.checks);
+  const count = (st: Status) => all.filter((c) => c.status === st).length;
+  // Gaps: every FAIL above, and the mutating kinds never recorded, in one list (not counted twice).
+  sections.push({
+    id: 'gaps',
+    title: 'Gaps',
+    checks: [
+      ...all.filter((c) => c.status === 'FAIL'),
+      ...all.filter((c) => c.check === 'mutating kinds recorded'),
+    ],
+  });
+  return {
+    format: 'gavel.compliance/v1',
+    generated_at: o.now.toISOString(),
+    ledger: { path: f.ledgerPath, entries: f.entries, head: f.head, first: f.first, last: f.last },
+    summary: { pass: count('PASS'), fail: count('FAIL'), info: count('INFO'), ok: count('FAIL') === 0 },
+    sections,
+  };
+}

@@ -35,18 +35,9 @@ export async function localnet(o: {
       out.solana = { rpc: s.url, ws: s.wsUrl, kind: s.kind };
       const funded: string[] = [];
       for (const addr of o.fund) {
-        const r = await fetch(s.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'requestAirdrop',
-            params: [addr, 10_000_000_000],
-          }),
+        await airdrop(s.url, addr, 10_000_000_000).catch((err: Error) => {
+          throw new UsageError(`--fund ${addr}: ${err.message}`);
         });
-        const j = (await r.json()) as { error?: { message: string } };
-        if (j.error !== undefined) throw new UsageError(`--fund ${addr}: ${j.error.message}`);
         funded.push(addr);
       }
       if (funded.length > 0) (out.solana as Record<string, unknown>).funded = funded;

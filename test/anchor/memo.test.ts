@@ -17,7 +17,7 @@ describe('anchor memo', () => {
     const good = formatMemo(m);
     const bad = [
       '',
-      'gavel:v2:' + good.slice(9),
+      `gavel:v2:${good.slice(9)}`,
       good.replace('gavel:v1:', 'GAVEL:v1:'),
       `${good}:extra`,
       good.replace(':1234:', ':01234:'),

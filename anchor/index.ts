@@ -14,6 +14,13 @@ export { type Anvil, type AnvilOptions, anvilBinary, LOCAL_CHAIN_ID, startAnvil 
 export { airdrop, findTestValidator, type SolanaLocal, startSolanaLocal } from './localnet/solana.js';
 export { type SolanaRpcOptions, type SolanaRpcServer, startSolanaRpc } from './localnet/solana-rpc.js';
 export { type AnchorMemo, formatMemo, MEMO_PREFIX, memoBytes, parseMemo, parseMemoBytes } from './memo.js';
+export {
+  ANCHOR_PROOF_FORMAT,
+  type AnchorProof,
+  type AnchorProofCheck,
+  buildAnchorProof,
+  checkAnchorProof,
+} from './proof.js';
 export { type AnchorRecord, type AnchorState, anchorEntries, foldAnchorEntry, scanAnchors } from './scan.js';
 export {
   type AnchorHost,

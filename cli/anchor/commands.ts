@@ -1,7 +1,10 @@
-// Implementations of `gavel anchor now|status|verify`.
+// Implementations of `gavel anchor now|status|verify|prove|check-proof`.
+import { readFileSync, writeFileSync } from 'node:fs';
 import {
   type AnchorRef,
   type AnchorTarget,
+  buildAnchorProof,
+  checkAnchorProof,
   createTarget,
   scanAnchors,
   verifyAnchors,
@@ -242,4 +245,61 @@ export async function anchorVerify(o: {
   ];
   print(o.json === true, report, lines.join('\n'));
   if (!report.ok) process.exitCode = report.unreachable ? 3 : 1;
+}
+
+function seqOf(v: string): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(v)) throw new UsageError(`--seq: expected an entry number, got ${v}`);
+  return Number(v);
+}
+
+export async function anchorProve(o: {
+  seq: string;
+  ledger?: string;
+  config?: string;
+  target?: string;
+  out?: string;
+}) {
+  const configFile = o.config ?? process.env.GAVEL_CONFIG;
+  const ledger = o.ledger ?? (configFile === undefined ? undefined : loadConfig(configFile).ledger.path);
+  if (ledger === undefined) throw new UsageError('give --ledger FILE or --config FILE');
+  const proof = await buildAnchorProof(ledger, seqOf(o.seq), o.target);
+  const text = `${JSON.stringify(proof, null, 2)}\n`;
+  if (o.out !== undefined) {
+    writeFileSync(o.out, text);
+    process.stderr.write(
+      `wrote ${o.out}: entry ${proof.index} under ${proof.anchor.anchor_id} (${proof.anchor.chain} ${proof.anchor.network} ${proof.anchor.tx})\n`,
+    );
+  } else process.stdout.write(text);
+}
+
+export async function anchorCheckProof(file: string, o: { rpc?: string; json?: boolean }) {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(
+      `${file}: ${(err as NodeJS.ErrnoException).code ?? 'not JSON'}: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  if (o.rpc !== undefined && !/^https?:\/\//.test(o.rpc))
+    throw new UsageError(`--rpc: expected http(s)://..., got ${o.rpc}`);
+  let reader: AnchorTarget | undefined;
+  const r = await checkAnchorProof(json, (p) => {
+    const url = o.rpc ?? DEFAULT_RPC[`${p.anchor.chain}:${p.anchor.network}`];
+    if (url === undefined)
+      throw new UsageError(`the proof's anchor is on ${p.anchor.chain} ${p.anchor.network}: give --rpc URL`);
+    reader = createTarget({
+      chain: p.anchor.chain as 'solana' | 'base',
+      network: p.anchor.network,
+      rpcUrl: url,
+    });
+    return reader;
+  });
+  await reader?.close();
+  print(
+    o.json === true,
+    r,
+    `${r.ok ? 'OK' : r.status === 'unreachable' ? 'UNCHECKED' : 'FAIL'}: ${r.message}`,
+  );
+  if (!r.ok) process.exitCode = r.status === 'unreachable' ? 3 : 1;
 }

@@ -54,6 +54,37 @@ export function register(program: Command): void {
       await m.anchorVerify(opts);
     });
 
+  anchor
+    .command('prove')
+    .description(
+      'Write a self-contained proof that entry N is under an anchored root (checkable with the chain alone)',
+    )
+    .requiredOption('--seq <n>', 'entry number')
+    .option('--ledger <file>', 'the ledger (default: ledger.path of --config)')
+    .option('--config <file>', 'daemon config (or $GAVEL_CONFIG)')
+    .option(
+      '--target <name>',
+      'use an anchor of this target (default: the first anchor of any target that covers it)',
+    )
+    .option('--out <file>', 'write the proof here instead of stdout')
+    .action(async (opts) => {
+      const m = await import('../anchor/commands.js');
+      await m.anchorProve(opts);
+    });
+
+  anchor
+    .command('check-proof')
+    .description(
+      'Check an anchored proof against its chain: exit 0 holds, 1 does not, 3 the chain could not be read',
+    )
+    .argument('<file>', 'a gavel.anchor-proof/v1 file')
+    .option('--rpc <url>', "the chain's RPC endpoint (default: the public endpoint of the proof's network)")
+    .option('--json', 'print JSON', false)
+    .action(async (file: string, opts) => {
+      const m = await import('../anchor/commands.js');
+      await m.anchorCheckProof(file, opts);
+    });
+
   program
     .command('localnet')
     .description(

@@ -128,6 +128,32 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
     expect(rep.anchors[0]).toMatchObject({ ok: true, final: true });
     expect(rep.inclusion.ok).toBe(true);
 
+    // One entry and its proof, checked against the chain alone (no ledger).
+    const proofFile = join(c.dir, 'entry6.proof.json');
+    const pr = gavel(['anchor', 'prove', '--config', c.file, '--seq', '6', '--out', proofFile]);
+    expect(pr.status, pr.stderr).toBe(0);
+    const held = gavel(['anchor', 'check-proof', proofFile, '--rpc', anvil.url]);
+    expect(held.status, held.stdout + held.stderr).toBe(0);
+    expect(held.stdout).toMatch(/^OK: entry 6 is included in the \d+-entry tree/);
+    const proof = JSON.parse(readFileSync(proofFile, 'utf8')) as {
+      entry: Record<string, unknown>;
+      path: string[];
+      anchor: { tx: string };
+    };
+    const forgedEntry = { ...proof, entry: { ...proof.entry, detail: 'something else' } };
+    writeFileSync(proofFile, JSON.stringify(forgedEntry));
+    const f1 = gavel(['anchor', 'check-proof', proofFile, '--rpc', anvil.url]);
+    expect(f1.status).toBe(1);
+    expect(f1.stdout).toMatch(/the entry hashes to/);
+    const p0 = proof.path[0] as string;
+    const forgedPath = { ...proof, path: [`${p0.slice(0, -4)}AAA=`, ...proof.path.slice(1)] };
+    writeFileSync(proofFile, JSON.stringify(forgedPath));
+    const f2 = gavel(['anchor', 'check-proof', proofFile, '--rpc', anvil.url]);
+    expect(f2.status).toBe(1);
+    expect(f2.stdout).toMatch(/the entry is not in the anchored tree/);
+    const down = gavel(['anchor', 'check-proof', proofFile, '--rpc', 'http://127.0.0.1:9']);
+    expect(down.status).toBe(3);
+
     // Edit one early entry in place: the ledger no longer verifies, and the anchor covering it is named.
     const original = readFileSync(c.ledger, 'utf8');
     writeFileSync(c.ledger, original.replace('step 1', 'step X'));

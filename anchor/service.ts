@@ -116,15 +116,19 @@ export class AnchorService {
     this.started = true;
   }
 
-  /** Anchors now on every target (that is not busy): resolves with the targets woken. */
-  anchorNow(): string[] {
-    const woken: string[] = [];
+  /**
+   * Anchors now on every target: an anchor in flight is finished first, then one of the current
+   * head follows. Resolves with the targets and the ledger size the new anchors will cover at least.
+   */
+  async anchorNow(): Promise<{ targets: string[]; size: number }> {
+    const size = (await this.host.snapshot())?.size ?? 0;
+    const targets: string[] = [];
     for (const w of this.workers) {
       w.demanded = true;
-      woken.push(w.spec.name);
+      targets.push(w.spec.name);
       w.wakeUp?.();
     }
-    return woken;
+    return { targets, size };
   }
 
   status(): TargetStatus[] {
@@ -214,7 +218,6 @@ export class AnchorService {
       if (!first && !w.demanded) await this.sleep(w, w.spec.intervalMs);
       first = false;
       if (this.stopped) break;
-      w.demanded = false;
       w.busy = true;
       try {
         await this.cycle(w);
@@ -238,6 +241,9 @@ export class AnchorService {
       await this.drive(w, last);
       return;
     }
+    // A demand is used up here, not by finishing an anchor already in flight (above).
+    const demanded = w.demanded;
+    w.demanded = false;
     const snap = await this.host.snapshot();
     if (snap === undefined || snap.size === 0) return;
     if (last !== undefined) {
@@ -245,7 +251,7 @@ export class AnchorService {
       // The anchor's own entries grow the ledger too: anchoring them alone would send a transaction
       // every interval forever. They are covered by the next anchor that real entries trigger. The
       // same holds after a failure: it is tried again when real entries arrive, or on demand.
-      if (!w.demanded && this.onlyOwnEntries(last.checkpoint.size, snap.size)) return;
+      if (!demanded && this.onlyOwnEntries(last.checkpoint.size, snap.size)) return;
     }
     const anchorId = `${w.spec.name}/${snap.size}`;
     await this.step(w, undefined, 'scheduled', {

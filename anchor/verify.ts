@@ -190,7 +190,16 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
     try {
       const t = o.reader(ref);
       explorer ??= t.explorer(ref.tx);
-      const got = await t.read(ref.tx);
+      // A loaded or flaky endpoint gets three tries before the anchor is called unreadable.
+      let got: Awaited<ReturnType<AnchorTarget['read']>> | undefined;
+      for (let attempt = 1; got === undefined; attempt++) {
+        try {
+          got = await t.read(ref.tx);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'RPC' || attempt >= 3) throw err;
+          await new Promise((r) => setTimeout(r, 500 * attempt));
+        }
+      }
       memo = got.memo;
       slot = got.slot;
       if (slot === null)
@@ -262,6 +271,18 @@ export async function verifyAnchors(o: VerifyAnchorsOptions): Promise<AnchorVeri
           `entry ${lv.failedEntry - 1}, inside the anchored range, fails verification (${lv.message})`,
         );
       if (final === false) problems.push('not final yet on chain');
+    } else if (ref.record !== undefined) {
+      // The chain could not be read, but the ledger's own record of the anchor still tells what the
+      // ledger must contain: a ledger that no longer does is a mismatch whatever the chain says.
+      const cp = ref.record.checkpoint;
+      if (cp.size > size)
+        problems.push(
+          `the ledger has ${size} entries but its own record of this anchor covers ${cp.size}: cut`,
+        );
+      if (!lv.ok && lv.failedEntry !== undefined && lv.failedEntry <= cp.size)
+        problems.push(
+          `entry ${lv.failedEntry - 1}, inside the anchored range, fails verification (${lv.message})`,
+        );
     }
     return {
       anchorId: ref.anchorId,

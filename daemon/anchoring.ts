@@ -75,7 +75,14 @@ export class DaemonAnchoring {
     };
     app.get<{ Querystring: { n?: string } }>(
       '/v1/anchors',
-      { onRequest: guard('read'), schema: { hide: true } },
+      {
+        onRequest: guard('read'),
+        schema: {
+          summary:
+            "Anchoring: each target's state and the recent anchors (anchor.* entries folded per anchor id)",
+          querystring: { type: 'object', properties: { n: { type: 'string', pattern: '^[0-9]{1,4}$' } } },
+        },
+      },
       async (req) => {
         const n = Math.min(Math.max(Number(req.query.n ?? 50) || 50, 1), 1000);
         const svc = running();
@@ -87,10 +94,12 @@ export class DaemonAnchoring {
     );
     app.post(
       '/v1/anchors/now',
-      { onRequest: guard('admin'), schema: { hide: true } },
+      {
+        onRequest: guard('admin'),
+        schema: { summary: 'Anchor now on every target (202; follow with GET /v1/anchors)' },
+      },
       async (_req, reply) => {
-        const targets = running().anchorNow();
-        return reply.code(202).send({ targets });
+        return reply.code(202).send(await running().anchorNow());
       },
     );
   }

@@ -111,7 +111,16 @@ export class ConsoleRoutes {
     app.get('/console/console.css', { schema: { hide: true } }, send('console.css'));
     app.get<{ Querystring: { minutes?: string } }>(
       '/v1/stats/decisions',
-      { onRequest: guard('read'), schema: { hide: true } },
+      {
+        onRequest: guard('read'),
+        schema: {
+          summary: 'Gate decisions per minute by verdict over the last `minutes` (1..120, default 30)',
+          querystring: {
+            type: 'object',
+            properties: { minutes: { type: 'string', pattern: '^[0-9]{1,3}$' } },
+          },
+        },
+      },
       async (req) => {
         const minutes = Math.min(Math.max(Math.trunc(Number(req.query.minutes ?? 30)) || 30, 1), 120);
         await this.stats.update();

@@ -113,12 +113,12 @@ export async function anchorNow(
 ): Promise<void> {
   const c = connect(o);
   const before = await c.call<{ targets: TargetView[] }>('GET', '/v1/anchors');
-  const r = await c.call<{ targets: string[] }>('POST', '/v1/anchors/now', {});
+  const r = await c.call<{ targets: string[]; size: number }>('POST', '/v1/anchors/now', {});
   if (!o.wait) {
     print(
       o.json === true,
       r,
-      `anchoring now on ${r.targets.join(', ') || 'no target'} (gavel anchor status to follow)`,
+      `anchoring now on ${r.targets.join(', ') || 'no target'}, covering at least ${r.size} entries (gavel anchor status to follow)`,
     );
     return;
   }
@@ -129,16 +129,15 @@ export async function anchorNow(
   const seen = new Map(before.targets.map((t) => [t.name, t.last?.anchorId]));
   for (;;) {
     const s = await c.call<{ targets: TargetView[] }>('GET', '/v1/anchors');
-    // Done when every target has a newer anchor that ended (finalized or failed) and is not working.
+    // Done when each target has a finalized anchor covering the head at the time of asking, or a
+    // newer anchor that failed.
     const done = s.targets.every(
       (t) =>
-        t.last !== undefined &&
-        !t.busy &&
-        (t.last.state === 'finalized' || t.last.state === 'failed') &&
-        (t.last.anchorId !== seen.get(t.name) || t.last.state === 'finalized'),
+        (t.lastFinalized !== undefined && t.lastFinalized.checkpoint.size >= r.size) ||
+        (t.last?.state === 'failed' && t.last.anchorId !== seen.get(t.name)),
     );
     if (done) {
-      const failed = s.targets.filter((t) => t.last?.state !== 'finalized');
+      const failed = s.targets.filter((t) => (t.lastFinalized?.checkpoint.size ?? -1) < r.size);
       print(o.json === true, s, statusLines(s.targets));
       if (failed.length > 0) process.exitCode = 1;
       return;

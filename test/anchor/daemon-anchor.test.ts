@@ -18,6 +18,8 @@ import { startRpcProxy } from '../helpers/rpc-proxy.js';
 // anvil's first development account (funded by anvil; test-only key).
 const DEV_KEY = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const DEV_ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+// anvil's second development account (test-only).
+const DEV_KEY_2 = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 
 interface Line {
   seq: number;
@@ -74,7 +76,7 @@ async function waitFor<T>(
 let anvil: Anvil;
 beforeAll(async () => {
   // Interval mining with short epochs so `finalized` trails the head by a few blocks.
-  anvil = await startAnvil({ blockTime: 0.2, slotsInAnEpoch: 1 });
+  anvil = await startAnvil({ blockTime: 0.5, slotsInAnEpoch: 1 });
 });
 afterAll(async () => {
   await anvil?.stop();
@@ -95,6 +97,19 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
           (e) => e.kind === 'anchor.finalized' && (e.payload.checkpoint as { size: number }).size >= n,
         ),
       );
+      // On demand: `anchor now --wait` anchors the current head (admin token) and waits for finality;
+      // a read-only token may not ask.
+      const env = { GAVEL_SOCKET: c.socket, GAVEL_TOKEN: TOKENS.admin };
+      const now = gavel(['anchor', 'now', '--wait', '--timeout', '40', '--json'], env);
+      expect(now.status, now.stdout + now.stderr).toBe(0);
+      const st = JSON.parse(now.stdout) as { targets: { lastFinalized: { anchorId: string } }[] };
+      expect(st.targets[0]?.lastFinalized.anchorId).not.toBe(fin.payload.anchor_id);
+      const denied = gavel(['anchor', 'now'], { ...env, GAVEL_TOKEN: TOKENS.reader });
+      expect(denied.status).toBe(3); // the client's exit status for 401/403
+      expect(denied.stderr).toMatch(/admin/);
+      const status = gavel(['anchor', 'status'], { ...env, GAVEL_TOKEN: TOKENS.reader });
+      expect(status.status, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^base-local {2}base local {2}0xf39F/);
     } finally {
       client.close();
       p.child.kill('SIGTERM');
@@ -157,7 +172,7 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
     // Edit one early entry in place: the ledger no longer verifies, and the anchor covering it is named.
     const original = readFileSync(c.ledger, 'utf8');
     writeFileSync(c.ledger, original.replace('step 1', 'step X'));
-    const edited = gavel(['anchor', 'verify', '--config', c.file]);
+    const edited = gavel(['anchor', 'verify', '--config', c.file, '--all']);
     expect(edited.status).toBe(1);
     expect(edited.stdout).toMatch(new RegExp(`FAIL ${id}[^]*fails verification`));
 
@@ -178,7 +193,7 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
     writeFileSync(c.ledger, `${forged.join('\n')}\n`);
     const ledgerOnly = gavel(['audit', 'verify', '--ledger', c.ledger]);
     expect(ledgerOnly.status, ledgerOnly.stdout + ledgerOnly.stderr).toBe(0);
-    const bad = gavel(['anchor', 'verify', '--config', c.file]);
+    const bad = gavel(['anchor', 'verify', '--config', c.file, '--all']);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(
       new RegExp(`FAIL ${id}[^]*chain holds ${cp.root}: the first ${cp.size} entries were rewritten`),
@@ -188,7 +203,7 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
     writeFileSync(c.ledger, original);
     const keep = original.split('\n').slice(0, cp.size - 1);
     writeFileSync(c.ledger, `${keep.join('\n')}\n`);
-    const cut = gavel(['anchor', 'verify', '--config', c.file]);
+    const cut = gavel(['anchor', 'verify', '--config', c.file, '--all']);
     expect(cut.status).toBe(1);
     expect(cut.stdout).toMatch(
       new RegExp(`anchor ${id.replace('/', '\\/')} .*no longer matches: .*the ledger was cut`),
@@ -306,7 +321,59 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
         .map((e) => e.payload.tx),
     );
     expect(await pub.getTransactionCount({ address: DEV_ADDRESS })).toBe(nonceBefore + sent.size);
-    const ok = gavel(['anchor', 'verify', '--config', c.file]);
+    const ok = gavel(['anchor', 'verify', '--config', c.file, '--all']);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+  }, 90_000);
+
+  it('a daily spend cap and a minimum balance stop anchoring with anchor.failed, naming the reason', async () => {
+    // Two targets with different anvil development accounts (no nonce sharing): one may spend 1 wei a
+    // day (its first anchor goes through, then the cap holds), one demands more balance than exists.
+    const c = anchorConfig(
+      anvil.url,
+      1,
+      `daily_cap = "1"
+
+[[anchor.targets]]
+name = "base-rich-only"
+chain = "base"
+network = "local"
+rpc_url = "${anvil.url}"
+key_file = "base2.key"
+min_balance = "1000000000000000000000000000"
+`,
+    );
+    writeFileSync(join(c.dir, 'base2.key'), `${DEV_KEY_2}\n`, { mode: 0o600 });
+    const p = await spawnDaemon(c.file, {}, c.socket);
+    const agent = new DaemonClient({ socket: c.socket, token: TOKENS.agent });
+    try {
+      const capped = async () => {
+        await agent.call('POST', '/v1/events', { kind: 'custom.demo', action: 'work', detail: 'more' });
+        return anchorSteps(c.ledger).find(
+          (e) => e.kind === 'anchor.failed' && e.payload.code === 'SPEND_CAP',
+        );
+      };
+      const cap = await waitFor('a SPEND_CAP failure', capped);
+      expect(cap.payload.target).toBe('base-local');
+      expect(String(cap.payload.reason)).toMatch(/spent \d+ of its daily cap 1 today/);
+      const poor = await waitFor('a BALANCE failure', () =>
+        anchorSteps(c.ledger).find((e) => e.kind === 'anchor.failed' && e.payload.code === 'BALANCE'),
+      );
+      expect(poor.payload.target).toBe('base-rich-only');
+      // Nothing was ever sent for the target below its minimum balance.
+      expect(
+        anchorSteps(c.ledger).filter(
+          (e) => e.kind === 'anchor.submitted' && e.payload.target === 'base-rich-only',
+        ),
+      ).toEqual([]);
+      // The capped target sent exactly one transaction: the one before the cap was reached.
+      const sent = anchorSteps(c.ledger).filter(
+        (e) => e.kind === 'anchor.submitted' && e.payload.target === 'base-local',
+      );
+      expect(sent).toHaveLength(1);
+    } finally {
+      agent.close();
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
   }, 90_000);
 });

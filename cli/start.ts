@@ -27,6 +27,13 @@ export interface StartOptions {
 // anvil's first development account: public knowledge, funded by anvil on every start. DEV ONLY.
 const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 
+/** One [[anchor.targets]] table of the generated config. */
+function targetToml(fields: Record<string, string>): string {
+  return `[[anchor.targets]]\n${Object.entries(fields)
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+    .join('\n')}\n`;
+}
+
 interface LocalChains {
   toml: string;
   lines: string[];
@@ -51,13 +58,15 @@ async function startChains(state: string, secrets: string, intervalS: number): P
     });
     stops.push(() => anvil.stop());
     secretFile(path.join(secrets, 'base-anchor.key'), () => `${ANVIL_DEV_KEY}\n`);
-    targets.push(`[[anchor.targets]]
-name = "base-local"
-chain = "base"
-network = "local"
-rpc_url = "${anvil.url}"
-key_file = "secrets/base-anchor.key"
-`);
+    targets.push(
+      targetToml({
+        name: 'base-local',
+        chain: 'base',
+        network: 'local',
+        rpc_url: anvil.url,
+        key_file: 'secrets/base-anchor.key',
+      }),
+    );
     lines.push(
       `  base    ${anvil.url}  (anvil, chain id ${anvil.chainId}, state in ${path.join(chains, 'anvil-state.json')})`,
     );
@@ -66,14 +75,16 @@ key_file = "secrets/base-anchor.key"
     const key = secretFile(path.join(secrets, 'solana-anchor.json'), () => newSolanaKey().secretText);
     const payer = parseSolanaKey(key).publicKey.toBase58();
     await airdrop(sol.url, payer, 10_000_000_000);
-    targets.push(`[[anchor.targets]]
-name = "solana-local"
-chain = "solana"
-network = "local"
-rpc_url = "${sol.url}"
-ws_url = "${sol.wsUrl}"
-key_file = "secrets/solana-anchor.json"
-`);
+    targets.push(
+      targetToml({
+        name: 'solana-local',
+        chain: 'solana',
+        network: 'local',
+        rpc_url: sol.url,
+        ws_url: sol.wsUrl,
+        key_file: 'secrets/solana-anchor.json',
+      }),
+    );
     lines.push(`  solana  ${sol.url}  (${sol.kind}; anchor payer ${payer}, funded by airdrop)`);
   } catch (err) {
     for (const s of stops.reverse()) await s().catch(() => {});

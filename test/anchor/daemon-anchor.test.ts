@@ -14,26 +14,13 @@ import { DaemonClient } from '../../daemon/index.js';
 import { makeConfig, TOKENS } from '../daemon/helpers.js';
 import { spawnDaemon } from '../daemon/proc.js';
 import { startRpcProxy } from '../helpers/rpc-proxy.js';
+import { ANCHOR_STEPS, anchorSteps, finalizedCovering, type Line, lines, waitFor } from './helpers.js';
 
 // anvil's first development account (funded by anvil; test-only key).
 const DEV_KEY = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const DEV_ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 // anvil's second development account (test-only).
 const DEV_KEY_2 = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
-
-interface Line {
-  seq: number;
-  kind: string;
-  hash: string;
-  payload: Record<string, unknown>;
-}
-const lines = (p: string): Line[] =>
-  readFileSync(p, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Line);
-const anchorSteps = (p: string, id?: string) =>
-  lines(p).filter((e) => e.kind.startsWith('anchor.') && (id === undefined || e.payload.anchor_id === id));
 
 function gavel(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, ['bin/gavel.js', ...args], {
@@ -59,20 +46,6 @@ ${extra}`);
   return c;
 }
 
-async function waitFor<T>(
-  what: string,
-  f: () => T | undefined | Promise<T | undefined>,
-  ms = 45_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 let anvil: Anvil;
 beforeAll(async () => {
   // Interval mining with short epochs so `finalized` trails the head by a few blocks.
@@ -92,11 +65,7 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
       for (let i = 0; i < 5; i++)
         await client.call('POST', '/v1/events', { kind: 'custom.demo', action: 'work', detail: `step ${i}` });
       const n = lines(c.ledger).length;
-      fin = await waitFor('a finalized anchor of the events', () =>
-        anchorSteps(c.ledger).find(
-          (e) => e.kind === 'anchor.finalized' && (e.payload.checkpoint as { size: number }).size >= n,
-        ),
-      );
+      fin = await waitFor('a finalized anchor of the events', () => finalizedCovering(c.ledger, n));
       // On demand: `anchor now --wait` anchors the current head (admin token) and waits for finality;
       // a read-only token may not ask.
       const env = { GAVEL_SOCKET: c.socket, GAVEL_TOKEN: TOKENS.admin };
@@ -116,12 +85,7 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
       expect(await p.exited).toBe(0);
     }
     const id = fin.payload.anchor_id as string;
-    expect(anchorSteps(c.ledger, id).map((e) => e.kind)).toEqual([
-      'anchor.scheduled',
-      'anchor.submitted',
-      'anchor.confirmed',
-      'anchor.finalized',
-    ]);
+    expect(anchorSteps(c.ledger, id).map((e) => e.kind)).toEqual(ANCHOR_STEPS);
     const cp = fin.payload.checkpoint as { origin: string; size: number; root: string };
     const all = lines(c.ledger);
     expect(fin.payload.head).toBe(all[cp.size - 1]?.hash);
@@ -306,12 +270,7 @@ describe('daemon anchoring on a local Base chain (anvil)', () => {
       await p2.exited;
     }
     const steps = anchorSteps(c.ledger, id);
-    expect(steps.map((e) => e.kind)).toEqual([
-      'anchor.scheduled',
-      'anchor.submitted',
-      'anchor.confirmed',
-      'anchor.finalized',
-    ]);
+    expect(steps.map((e) => e.kind)).toEqual(ANCHOR_STEPS);
     expect(steps[3]?.payload.tx).toBe(tx);
     // The restart's own boot entries come between the submit and the confirm.
     expect(lines(c.ledger).filter((e) => e.kind === 'boot.init')).toHaveLength(2);

@@ -12,31 +12,9 @@ import { airdrop, type SolanaRpcServer, startSolanaRpc } from '../../anchor/inde
 import { DaemonClient } from '../../daemon/index.js';
 import { makeConfig, TOKENS } from '../daemon/helpers.js';
 import { type DaemonProc, spawnDaemon } from '../daemon/proc.js';
+import { ANCHOR_STEPS, anchorSteps, finalizedCovering, waitFor } from './helpers.js';
 
 const MEMO = new PublicKey('MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr');
-
-interface Line {
-  seq: number;
-  kind: string;
-  hash: string;
-  payload: Record<string, unknown>;
-}
-const anchorSteps = (p: string, id?: string): Line[] =>
-  readFileSync(p, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Line)
-    .filter((e) => e.kind.startsWith('anchor.') && (id === undefined || e.payload.anchor_id === id));
-
-async function waitFor<T>(what: string, f: () => T | undefined, ms = 45_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let server: SolanaRpcServer | undefined;
 let procs: DaemonProc[] = [];
@@ -76,20 +54,11 @@ describe('daemon anchoring on the local Solana validator', () => {
     await agent.call('POST', '/v1/events', { kind: 'custom.demo', action: 'work', detail: 'one' });
     agent.close();
     const n = readFileSync(c.ledger, 'utf8').split('\n').filter(Boolean).length;
-    const fin = await waitFor('a finalized anchor of the event', () =>
-      anchorSteps(c.ledger).find(
-        (e) => e.kind === 'anchor.finalized' && (e.payload.checkpoint as { size: number }).size >= n,
-      ),
-    );
+    const fin = await waitFor('a finalized anchor of the event', () => finalizedCovering(c.ledger, n));
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     const id = fin.payload.anchor_id as string;
-    expect(anchorSteps(c.ledger, id).map((e) => e.kind)).toEqual([
-      'anchor.scheduled',
-      'anchor.submitted',
-      'anchor.confirmed',
-      'anchor.finalized',
-    ]);
+    expect(anchorSteps(c.ledger, id).map((e) => e.kind)).toEqual(ANCHOR_STEPS);
     const cp = fin.payload.checkpoint as { origin: string; size: number; root: string };
     const conn = new Connection(s.url, 'confirmed');
     const tx = await conn.getTransaction(fin.payload.tx as string, { maxSupportedTransactionVersion: 0 });

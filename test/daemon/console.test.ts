@@ -2,22 +2,12 @@
 // data route needs one; hostile ledger text renders as text (no markup, no script); the page shows
 // the status and the entries; Verify answers; and without anchoring it says so.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../../daemon/index.js';
 import { hasChromium, launch } from '../helpers/browser.js';
+import { freePort } from '../helpers/run.js';
 import { makeConfig, TOKENS } from './helpers.js';
 import { type DaemonProc, spawnDaemon } from './proc.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as { port: number };
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 let p: DaemonProc;

@@ -2,25 +2,14 @@
 // the socket and loopback TCP, stopped cleanly by Ctrl-C (SIGINT), and resumed by a second start.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasChromium, launch } from '../helpers/browser.js';
 import { countColour, decodePng } from '../helpers/png.js';
-import { cleanEnv, GAVEL, gavel, tempDir } from '../helpers/run.js';
+import { cleanEnv, freePort, GAVEL, gavel, tempDir } from '../helpers/run.js';
 
 const t = tempDir('start');
 afterAll(() => t.cleanup());
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as { port: number };
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 async function runOnce(
   dir: string,

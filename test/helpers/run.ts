@@ -1,6 +1,7 @@
 // Running the real CLI and the python3 reference from tests.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -39,4 +40,16 @@ export function mosesRef(args: string[], env: Record<string, string> = {}): RunR
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), `gavel-${prefix}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server that needs a fixed port in its config). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as { port: number };
+      s.close(() => resolve(a.port));
+    });
+  });
 }

@@ -83,6 +83,10 @@ const DIGEST_FIELD =
   /(?:^|_|\.|-)(?:hash|hashes|sha256|sha|digest|root|head|tx|txid|tx_hash|signature|sig|mac|checksum|id|ids|fingerprint|commit|block_hash|blockhash|leaf|leaves|proof|path)$/i;
 const KEY_FIELD = /(?:key|secret|private|seed|priv|password|passphrase|mnemonic|token|credential)/i;
 
+function digestField(field: string): boolean {
+  return DIGEST_FIELD.test(field) && !KEY_FIELD.test(field);
+}
+
 function bytesOf(s: string | Uint8Array): Buffer {
   return typeof s === 'string' ? Buffer.from(s, 'utf8') : Buffer.from(s);
 }
@@ -131,7 +135,7 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
       }
     }
     if (!ruleSuspect(out)) return out;
-    const digestOk = DIGEST_FIELD.test(field) && !KEY_FIELD.test(field);
+    const digestOk = digestField(field);
     for (const rule of RULES) {
       if (rule.digestLike && digestOk) continue;
       rule.re.lastIndex = 0;
@@ -184,29 +188,35 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
   }
 
   const minForm = secretForms.reduce((m, f) => Math.min(m, f.length), Number.POSITIVE_INFINITY);
-  function suspect(s: string): boolean {
-    if (ruleSuspect(s)) return true;
+  /** Whether `s`, the value of member `field`, needs the full scan. A long hex or base58 run in a
+   *  field named like a digest is what scanString lets through, so it is no reason to look closer
+   *  (every gate decision carries its policy's sha256). */
+  function suspect(s: string, field: string): boolean {
+    if (s.length >= MIN_RULE_LENGTH) {
+      if (MAYBE.test(s)) return true;
+      if (s.length >= MIN_LONG_TOKEN && LONG_TOKEN.test(s) && !digestField(field)) return true;
+    }
     if (s.length < minForm) return false;
     for (const form of secretForms) if (s.includes(form)) return true;
     return false;
   }
   /** First pass without any bookkeeping: is there anything to look at closely? */
-  function anySuspect(v: unknown, depth: number): boolean {
-    if (typeof v === 'string') return suspect(v);
+  function anySuspect(v: unknown, depth: number, field: string): boolean {
+    if (typeof v === 'string') return suspect(v, field);
     if (typeof v !== 'object' || v === null || depth > 64) return depth > 64;
     if (Array.isArray(v)) {
       if (isKeypairArray(v)) return true;
-      for (const x of v) if (anySuspect(x, depth + 1)) return true;
+      for (const x of v) if (anySuspect(x, depth + 1, field)) return true;
       return false;
     }
     for (const k in v as Record<string, unknown>) {
-      if (suspect(k) || anySuspect((v as Record<string, unknown>)[k], depth + 1)) return true;
+      if (suspect(k, '') || anySuspect((v as Record<string, unknown>)[k], depth + 1, k)) return true;
     }
     return false;
   }
 
   function scanWithReport<T>(value: T): { value: T; redactions: Redaction[] } {
-    if (!anySuspect(value, 0)) return { value, redactions: [] };
+    if (!anySuspect(value, 0, '')) return { value, redactions: [] };
     const found: Redaction[] = [];
     const out = walk(value, '', () => '', found) as T;
     if (found.length > 0 && opts.mode === 'refuse') {

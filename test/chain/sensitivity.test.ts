@@ -46,6 +46,10 @@ describe('secret scanner', () => {
     ['operator secret, URL-encoded', { detail: `?s=${encodeURIComponent('tr0ub4dor&3-operator')}` }],
     ['operator secret, reversed', { detail: [...'tr0ub4dor&3-operator'].reverse().join('') }],
     ['secret as an object key', { payload: { 'tr0ub4dor&3-operator': 1 } }],
+    // A field named like a digest lets hex and base58 digests through, nothing else.
+    ['API token in a digest field', { payload: { sha256: 'sk-proj-abcdefghijklmnopqrstuvwxyz012345' } }],
+    ['operator secret in a digest field', { payload: { policy: { sha256: 'tr0ub4dor&3-operator' } } }],
+    ['hex key in a key-named digest field', { payload: { private_key_hash: 'f1'.repeat(32) } }],
   ];
 
   it('refuses every secret form, naming the field and never echoing the secret', () => {

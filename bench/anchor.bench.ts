@@ -119,7 +119,10 @@ async function oneInterval(n: number, targets: Record<string, AnchorTarget>, min
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   const anvil = await startAnvil({ slotsInAnEpoch: 1 });
-  const sol = await startSolanaRpc({ slotMs: 100, finalityLag: 8 });
+  const sol = await startSolanaRpc({ slotMs: 100, finalityLag: 8 }).catch(async (err) => {
+    await anvil.stop(); // never leave a validator running behind a failed benchmark
+    throw err;
+  });
   try {
     const base = new BaseTarget({ network: 'local', rpcUrl: anvil.url, privateKey: DEV_KEY, pollMs: 5 });
     const payer = Keypair.generate();

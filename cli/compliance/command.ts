@@ -1,9 +1,11 @@
 // `gavel compliance report`: gathers the facts from a ledger (and a running daemon when asked) and
 // prints the report as Markdown, HTML or JSON. Exit 0 when every check passes, 1 when any fails.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { detectLedgerFormat, parseSignerKey, type VerifierKey } from '../../chain/index.js';
 import { loadConfig } from '../../daemon/index.js';
+import { loadVerifiers } from '../audit/proofs.js';
 import { operatorSecret } from '../audit/secret.js';
 import { type ConnectOpts, connect } from '../daemon/connect.js';
 import { UsageError } from '../errors.js';
@@ -13,12 +15,15 @@ import { buildReport, gather, loadGates } from './report.js';
 export interface ComplianceOptions extends ConnectOpts {
   ledger?: string;
   config?: string;
-  daemon?: boolean;
+  /** true: the socket/--url/env daemon; a string: the daemon's URL. */
+  daemon?: boolean | string;
   format: string;
   out?: string;
   now?: string;
   anchorInterval?: string;
+  overdueIntervals?: string;
   secretFile?: string;
+  vkey?: string[];
 }
 
 export async function complianceReport(o: ComplianceOptions): Promise<void> {
@@ -26,7 +31,7 @@ export async function complianceReport(o: ComplianceOptions): Promise<void> {
     throw new UsageError(`--format: expected md, html or json, got ${o.format}`);
   const now = o.now === undefined ? new Date() : new Date(o.now);
   if (Number.isNaN(now.getTime())) throw new UsageError(`--now: expected an ISO date, got ${o.now}`);
-  const configFile = o.config ?? process.env.GAVEL_CONFIG;
+  const configFile = o.config ?? (process.env.GAVEL_CONFIG || undefined);
   const config = configFile === undefined ? undefined : loadConfig(configFile);
   const ledger = o.ledger ?? config?.ledger.path;
   if (ledger === undefined) throw new UsageError('give --ledger FILE or --config FILE');
@@ -36,11 +41,27 @@ export async function complianceReport(o: ComplianceOptions): Promise<void> {
     if (!Number.isInteger(defaultIntervalS) || defaultIntervalS < 1)
       throw new UsageError(`--anchor-interval: expected whole seconds, got ${o.anchorInterval}`);
   }
+  const overdueIntervals = Number(o.overdueIntervals ?? '3');
+  if (!Number.isInteger(overdueIntervals) || overdueIntervals < 1)
+    throw new UsageError(`--overdue-intervals: expected a whole number >= 1, got ${o.overdueIntervals}`);
+  const ledgerPath = path.resolve(ledger);
+  if (!existsSync(ledgerPath))
+    throw new UsageError(
+      `no ledger at ${ledgerPath}${o.ledger === undefined ? ` (ledger.path of ${configFile})` : ''}: give --ledger FILE`,
+    );
+  const format = await detectLedgerFormat(ledgerPath);
+  if (format === 'moses')
+    throw new UsageError(
+      `${ledgerPath} is a MO§ES ledger: it has no gates, policies or anchors to report; check it with gavel audit verify`,
+    );
+  let verifiers: VerifierKey[] | undefined;
+  if (o.vkey !== undefined && o.vkey.length > 0) verifiers = loadVerifiers(o.vkey);
+  else if (config?.checkpoint !== undefined) verifiers = [parseSignerKey(config.checkpoint.key)];
   const intervalS: Record<string, number> = {};
   for (const t of config?.anchor?.targets ?? []) intervalS[t.name] = t.intervalMs / 1000;
   let live: { name: string; version: string; sha256: string; gates: string[] }[] | undefined;
-  if (o.daemon) {
-    const c = connect(o);
+  if (o.daemon !== undefined && o.daemon !== false) {
+    const c = connect(typeof o.daemon === 'string' ? { ...o, url: o.daemon } : o);
     try {
       live = (await c.status()).policies as typeof live;
     } finally {
@@ -48,12 +69,12 @@ export async function complianceReport(o: ComplianceOptions): Promise<void> {
     }
   }
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const facts = await gather(path.resolve(ledger), {
-    secret:
-      o.secretFile !== undefined || config === undefined ? operatorSecret(o, 'native') : config.ledger.secret,
+  const facts = await gather(ledgerPath, {
+    secret: operatorSecret(o, 'native') ?? config?.ledger.secret,
     live,
+    verifiers,
   });
-  const report = buildReport(facts, loadGates(repo), { now, intervalS, defaultIntervalS });
+  const report = buildReport(facts, loadGates(repo), { now, intervalS, defaultIntervalS, overdueIntervals });
   const text =
     o.format === 'json' ? toJson(report) : o.format === 'html' ? toHtml(report) : toMarkdown(report);
   if (o.out !== undefined) writeFileSync(o.out, text);

@@ -1,7 +1,13 @@
 // Renderers of a compliance report: Markdown, self-contained HTML (every value escaped), JSON.
 import type { Report } from './report.js';
 
-const mdCell = (v: string | number) => String(v).replaceAll('|', '\\|').replaceAll('\n', ' ');
+// Ledger text is hostile: in a cell, `|` would split the row and inline HTML would be rendered by most
+// Markdown viewers, so both are neutralised (entities display as the characters themselves).
+const mdCell = (v: string | number) =>
+  String(v)
+    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)
+    .replaceAll('|', '\\|')
+    .replace(/\r?\n/g, ' ');
 
 export function toMarkdown(r: Report): string {
   const out: string[] = [

@@ -8,11 +8,19 @@
 //   last boot.config's policies updated by later policy.deployed / policy.rolledback entries;
 // - the ledger must verify (FAIL at the first broken entry); seals are checked with the secret (INFO
 //   when no secret is given);
-// - a signed checkpoint beside the ledger (`<ledger>.checkpoint`) must match the ledger;
-// - each anchor target must have a finalized anchor no older than 3 intervals whenever the ledger grew
-//   after its last anchor (FAIL: overdue), and no anchor may sit unfinished longer than that (FAIL:
-//   stuck); anchor failures are listed (INFO);
-// - mutating kinds of the catalogue never recorded are INFO (a quiet ledger has none of them);
+//   With --daemon, every policy the daemon serves must have been recorded in the ledger (boot.config,
+//   policy.deployed or policy.rolledback) and match the ledger's active set (FAIL otherwise: a policy
+//   running without a ledger record is exactly what an auditor looks for). A policy deployed under a
+//   new name, whose gates the ledger does not list, is taken to serve the gates it was seen deciding;
+// - a signed checkpoint beside the ledger (`<ledger>.checkpoint`) must match the ledger, and its
+//   signature must verify when verifier keys are given (--vkey, or the config's checkpoint key);
+// - each anchor target must have a finalized anchor no older than N (default 3, --overdue-intervals)
+//   intervals whenever the ledger grew after its last finalized anchor (FAIL: overdue; entries that
+//   only record anchoring do not count as growth), and no anchor may sit scheduled, submitted or
+//   confirmed longer than that (FAIL: stuck); anchor failures are listed (INFO);
+// - mutating kinds of the catalogue never recorded are INFO, not FAIL: the catalogue is the whole
+//   ExoChain inventory (hnsw.*, eml.*, ...) and a deployment that never trains a model is not out of
+//   compliance for lacking eml.train entries; the list is still shown in the gaps for the auditor;
 //   kinds outside the catalogue (other than custom.*) are FAIL.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,7 +30,9 @@ import {
   Ledger,
   leafHashHex,
   MemoryTree,
+  openCheckpoint,
   parseCheckpoint,
+  type VerifierKey,
   verifyLedgerParallel,
 } from '../../chain/index.js';
 
@@ -94,12 +104,31 @@ export interface Facts {
   decisions: Map<string, Map<string, number>>;
   /** Policy observed deciding each gate (the latest gate.decision's policy). */
   observed: Map<string, PolicyRef>;
+  /** The serving set the report judges: the daemon's when asked, else the ledger's. */
   active: PolicyRef[] | undefined;
+  /** The serving set according to the ledger alone (last boot.config + later deployments). */
+  ledgerActive: PolicyRef[] | undefined;
+  /** The daemon's serving set (/v1/status), when asked. */
+  live: PolicyRef[] | undefined;
+  /** `name sha256` of every policy the ledger records as configured, deployed or rolled back to. */
+  recorded: Set<string>;
   anchors: Map<string, AnchorFacts>;
   /** seq of every anchor.* entry (so growth by anchoring alone is not counted as growth). */
   anchorSeqs: Set<number>;
   verify: { ok: boolean; message: string; failedEntry?: number; keyedChecks: number; sealed: boolean };
-  checkpoint?: { size: number; root: string; matches: boolean | undefined; error?: string };
+  checkpoint?: {
+    origin: string;
+    size: number;
+    root: string;
+    matches: boolean | undefined;
+    error?: string;
+    /** verified: signed by a given key; unchecked: no keys given; bad: the signature check failed. */
+    signature: 'verified' | 'unchecked' | 'bad';
+    signers: string[];
+    signatureError?: string;
+  };
+  /** The ledger could not be read to the end (the facts stop there; verification says why). */
+  readError?: string;
 }
 
 export function loadGates(repo: string): GateSpec[] {
@@ -110,11 +139,23 @@ export function loadGates(repo: string): GateSpec[] {
 }
 
 /** One pass over the ledger (plus a verify pass) collecting what the report needs. */
-export async function gather(ledgerPath: string, o: { secret?: string; live?: PolicyRef[] }): Promise<Facts> {
-  const ledger = await Ledger.open(ledgerPath, { readOnly: true });
+export async function gather(
+  ledgerPath: string,
+  o: { secret?: string; live?: PolicyRef[]; verifiers?: VerifierKey[] },
+): Promise<Facts> {
+  let ledger: Ledger | undefined;
+  let openError: string | undefined;
+  try {
+    ledger = await Ledger.open(ledgerPath, { readOnly: true });
+  } catch (err) {
+    // A ledger damaged in the middle is a finding of the report (verification names the entry), not
+    // a reason to print no report at all.
+    if ((err as { code?: string }).code !== 'CORRUPT') throw err;
+    openError = `the ledger cannot be read: ${(err as Error).message}`;
+  }
   const f: Facts = {
     ledgerPath,
-    entries: ledger.size,
+    entries: ledger?.size ?? 0,
     head: null,
     first: null,
     last: null,
@@ -122,45 +163,74 @@ export async function gather(ledgerPath: string, o: { secret?: string; live?: Po
     decisions: new Map(),
     observed: new Map(),
     active: undefined,
+    ledgerActive: undefined,
+    live: o.live,
+    recorded: new Set(),
     anchors: new Map(),
     anchorSeqs: new Set(),
     verify: { ok: false, message: '', keyedChecks: 0, sealed: false },
+    readError: openError,
   };
   const tree = new MemoryTree();
   let active: PolicyRef[] | undefined;
+  // Gates seen decided by each policy (`name sha256`): the gates of a policy deployed under a new name.
+  const decidedBy = new Map<string, Set<string>>();
   try {
-    for await (const e of ledger.range(0, ledger.size)) {
-      tree.appendLeaf(leafHashHex(e.hash));
-      f.first ??= e.timestamp;
-      f.last = e.timestamp;
-      f.head = e.hash;
-      if (e.seal !== undefined) f.verify.sealed = true;
-      f.kinds.set(e.kind, (f.kinds.get(e.kind) ?? 0) + 1);
-      const p = e.payload as Record<string, unknown>;
-      if (e.kind === 'gate.decision') {
-        const gate = String(p.gate);
-        const v = String(p.verdict);
-        let row = f.decisions.get(gate);
-        if (row === undefined) {
-          row = new Map();
-          f.decisions.set(gate, row);
+    if (ledger !== undefined)
+      try {
+        for await (const e of ledger.range(0, ledger.size)) {
+          tree.appendLeaf(leafHashHex(e.hash));
+          f.first ??= e.timestamp;
+          f.last = e.timestamp;
+          f.head = e.hash;
+          if (e.seal !== undefined) f.verify.sealed = true;
+          f.kinds.set(e.kind, (f.kinds.get(e.kind) ?? 0) + 1);
+          const p = e.payload as Record<string, unknown>;
+          if (e.kind === 'gate.decision') {
+            const gate = String(p.gate);
+            const v = String(p.verdict);
+            let row = f.decisions.get(gate);
+            if (row === undefined) {
+              row = new Map();
+              f.decisions.set(gate, row);
+            }
+            row.set(v, (row.get(v) ?? 0) + 1);
+            if (p.policy !== null && typeof p.policy === 'object') {
+              const ref = p.policy as PolicyRef;
+              f.observed.set(gate, ref);
+              const key = `${ref.name} ${ref.sha256}`;
+              let gs = decidedBy.get(key);
+              if (gs === undefined) {
+                gs = new Set();
+                decidedBy.set(key, gs);
+              }
+              gs.add(gate);
+            }
+          } else if (e.kind === 'boot.config' && Array.isArray(p.policies)) {
+            active = (p.policies as PolicyRef[]).map((x) => ({ ...x }));
+            for (const x of active) f.recorded.add(`${x.name} ${x.sha256}`);
+          } else if (e.kind === 'policy.deployed' || e.kind === 'policy.rolledback') {
+            // A deployment with no boot.config before it (a ledger cut at the front, or a foreign writer)
+            // still tells which policy serves; the set is then what the deployments say.
+            active ??= [];
+            const name = String(p.name);
+            const prev = active.find((x) => x.name === name);
+            const next = {
+              name,
+              version: String(p.version ?? ''),
+              sha256: String(p.sha256 ?? ''),
+              gates: prev?.gates,
+            };
+            f.recorded.add(`${next.name} ${next.sha256}`);
+            active = [...active.filter((x) => x.name !== name), next];
+          } else if (e.kind.startsWith('anchor.')) foldAnchor(f, e);
         }
-        row.set(v, (row.get(v) ?? 0) + 1);
-        if (p.policy !== null && typeof p.policy === 'object') f.observed.set(gate, p.policy as PolicyRef);
-      } else if (e.kind === 'boot.config' && Array.isArray(p.policies)) {
-        active = (p.policies as PolicyRef[]).map((x) => ({ ...x }));
-      } else if ((e.kind === 'policy.deployed' || e.kind === 'policy.rolledback') && active !== undefined) {
-        const name = String(p.name);
-        const prev = active.find((x) => x.name === name);
-        const next = {
-          name,
-          version: String(p.version ?? ''),
-          sha256: String(p.sha256 ?? ''),
-          gates: prev?.gates,
-        };
-        active = [...active.filter((x) => x.name !== name), next];
-      } else if (e.kind.startsWith('anchor.')) foldAnchor(f, e);
-    }
+      } catch (err) {
+        f.readError = `read stopped at entry ${tree.size}: ${(err as Error).message}`;
+      }
+    for (const x of active ?? [])
+      if (x.gates === undefined) x.gates = [...(decidedBy.get(`${x.name} ${x.sha256}`) ?? [])].sort();
+    f.ledgerActive = active;
     f.active = o.live ?? active;
     const v = await verifyLedgerParallel(ledgerPath, { secret: o.secret });
     f.verify = {
@@ -170,24 +240,56 @@ export async function gather(ledgerPath: string, o: { secret?: string; live?: Po
       failedEntry: v.failedEntry,
       keyedChecks: v.keyedChecks,
     };
-    try {
-      const note = readFileSync(`${ledgerPath}.checkpoint`, 'utf8');
-      const body = note.slice(0, note.indexOf('\n\n') + 1);
-      const cp = parseCheckpoint(body);
-      const root = Buffer.from(cp.root).toString('hex');
-      f.checkpoint = {
-        size: cp.size,
-        root,
-        matches: cp.size <= tree.size ? Buffer.from(tree.root(cp.size)).toString('hex') === root : false,
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        f.checkpoint = { size: 0, root: '', matches: undefined, error: (err as Error).message };
-    }
+    f.checkpoint = readCheckpoint(`${ledgerPath}.checkpoint`, tree, o.verifiers);
   } finally {
-    await ledger.close();
+    await ledger?.close();
   }
   return f;
+}
+
+/** The last checkpoint signed for the ledger (kept beside it by `gavel audit checkpoint`), if any. */
+function readCheckpoint(
+  file: string,
+  tree: MemoryTree,
+  verifiers: VerifierKey[] | undefined,
+): Facts['checkpoint'] {
+  let note: string;
+  try {
+    note = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return unreadable((err as Error).message);
+  }
+  let cp: ReturnType<typeof parseCheckpoint>;
+  try {
+    // C2SP signed-note: the body ends at the first blank line; the signature lines follow.
+    cp = parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
+  } catch (err) {
+    return unreadable((err as Error).message);
+  }
+  const root = Buffer.from(cp.root).toString('hex');
+  const out: NonNullable<Facts['checkpoint']> = {
+    origin: cp.origin,
+    size: cp.size,
+    root,
+    matches: cp.size <= tree.size ? Buffer.from(tree.root(cp.size)).toString('hex') === root : false,
+    signature: 'unchecked',
+    signers: [],
+  };
+  if (verifiers !== undefined && verifiers.length > 0) {
+    try {
+      out.signers = openCheckpoint(note, verifiers).signers;
+      out.signature = 'verified';
+    } catch (err) {
+      out.signature = 'bad';
+      out.signatureError = (err as Error).message;
+    }
+  }
+  return out;
+}
+
+function unreadable(error: string): Facts['checkpoint'] {
+  return { origin: '', size: 0, root: '', matches: undefined, error, signature: 'unchecked', signers: [] };
 }
 
 function foldAnchor(f: Facts, e: Entry): void {
@@ -224,13 +326,24 @@ function neverRecorded(never: string[], of: number): Check {
   };
 }
 
+const describeSet = (ps: PolicyRef[]) =>
+  ps.length === 0
+    ? 'no policy'
+    : ps
+        .map((p) => {
+          const n = p.gates?.length ?? 0;
+          return `${p.name} ${p.version} (${p.sha256.slice(0, 12)}, ${n} gate${n === 1 ? '' : 's'})`;
+        })
+        .join('; ');
+
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
 
 export function buildReport(
   f: Facts,
   gates: GateSpec[],
-  o: { now: Date; intervalS: Record<string, number>; defaultIntervalS: number },
+  o: { now: Date; intervalS: Record<string, number>; defaultIntervalS: number; overdueIntervals?: number },
 ): Report {
+  const times = o.overdueIntervals ?? 3;
   const sections: Section[] = [];
   const served = new Map<string, PolicyRef>();
   for (const p of f.active ?? []) for (const g of p.gates ?? []) served.set(g, p);
@@ -281,6 +394,42 @@ export function buildReport(
       };
     }),
   });
+  const gateChecks = (sections[0] as Section).checks;
+  gateChecks.unshift({
+    check: 'serving policy set',
+    status: 'INFO',
+    detail:
+      f.live !== undefined
+        ? `from the running daemon: ${describeSet(f.live)}`
+        : f.ledgerActive !== undefined
+          ? `from the ledger: ${describeSet(f.ledgerActive)}`
+          : 'unknown: no boot.config or deployment in the ledger',
+  });
+  if (f.live !== undefined) {
+    // A policy serving gates with no ledger record of its deployment is what an audit must catch.
+    for (const p of [...f.live].sort((a, b) => a.name.localeCompare(b.name))) {
+      const recorded = f.recorded.has(`${p.name} ${p.sha256}`);
+      const inLedger = f.ledgerActive?.find((x) => x.name === p.name);
+      gateChecks.push({
+        check: `live policy ${p.name} ${p.version} is the ledger's`,
+        status: recorded && inLedger?.sha256 === p.sha256 ? 'PASS' : 'FAIL',
+        detail: !recorded
+          ? `sha256 ${p.sha256} was never recorded as configured, deployed or rolled back to`
+          : inLedger === undefined
+            ? 'the ledger does not list it as active'
+            : inLedger.sha256 !== p.sha256
+              ? `the ledger's active version is ${inLedger.version} (${inLedger.sha256.slice(0, 12)})`
+              : `recorded, sha256 ${p.sha256}`,
+      });
+    }
+    for (const p of f.ledgerActive ?? [])
+      if (!f.live.some((x) => x.name === p.name))
+        gateChecks.push({
+          check: `ledger policy ${p.name} ${p.version} is live`,
+          status: 'FAIL',
+          detail: 'active according to the ledger, but the daemon does not serve it (no rollback recorded)',
+        });
+  }
 
   // 2. Decisions by gate and verdict.
   const verdicts = ['permit', 'permit-with-warning', 'escalate', 'deny'];
@@ -350,6 +499,15 @@ export function buildReport(
     id: 'verification',
     title: 'Ledger verification',
     checks: [
+      ...(f.readError === undefined
+        ? []
+        : [
+            {
+              check: 'ledger readable',
+              status: 'FAIL' as Status,
+              detail: f.readError,
+            },
+          ]),
       {
         check: 'hash chain intact',
         status: f.verify.ok ? 'PASS' : 'FAIL',
@@ -385,14 +543,30 @@ export function buildReport(
       status: 'FAIL',
       detail: `unreadable: ${f.checkpoint.error}`,
     });
-  else
+  else {
     cpChecks.push({
       check: `checkpoint at size ${f.checkpoint.size} matches the ledger`,
       status: f.checkpoint.matches ? 'PASS' : 'FAIL',
       detail: f.checkpoint.matches
-        ? `root ${f.checkpoint.root}`
+        ? `${f.checkpoint.origin} root ${f.checkpoint.root}`
         : 'the ledger no longer has this root: cut or rewritten',
     });
+    cpChecks.push(
+      f.checkpoint.signature === 'verified'
+        ? {
+            check: 'checkpoint signature',
+            status: 'PASS',
+            detail: `signed by ${f.checkpoint.signers.join(', ')}`,
+          }
+        : f.checkpoint.signature === 'bad'
+          ? { check: 'checkpoint signature', status: 'FAIL', detail: f.checkpoint.signatureError ?? '' }
+          : {
+              check: 'checkpoint signature',
+              status: 'INFO',
+              detail: 'not checked: give --vkey (or --config with a checkpoint key)',
+            },
+    );
+  }
   const anchorRows: (string | number)[][] = [];
   const now = o.now.getTime();
   for (const a of [...f.anchors.values()].sort((x, y) => x.target.localeCompare(y.target))) {
@@ -414,19 +588,20 @@ export function buildReport(
     for (let seq = last?.size ?? 0; seq < f.entries; seq++) if (!f.anchorSeqs.has(seq)) grew++;
     const since =
       last === undefined ? (f.first === null ? 0 : now - Date.parse(f.first)) : now - Date.parse(last.at);
-    const overdue = grew > 0 && since > 3 * interval;
+    const overdue = grew > 0 && since > times * interval;
     cpChecks.push({
       check: `anchors on ${a.target} are current`,
       status: overdue ? 'FAIL' : 'PASS',
       detail: overdue
-        ? `overdue: ${grew} entries after ${last ? `the last finalized anchor (${last.at})` : 'the start'}, ${Math.round(since / 1000)} s ago; interval ${interval / 1000} s`
+        ? `overdue: ${grew} entries after ${last ? `the last finalized anchor (${last.at})` : 'the start'}, ${Math.round(since / 1000)} s ago; interval ${interval / 1000} s, due within ${times} intervals`
         : last === undefined
           ? 'no finalized anchor yet, none due'
           : `last finalized ${last.at} at size ${last.size} (${last.tx ?? ''})`,
     });
     const stuck = ids.filter(
       ([, s]) =>
-        ['scheduled', 'submitted', 'confirmed'].includes(s.state) && now - Date.parse(s.at) > 3 * interval,
+        ['scheduled', 'submitted', 'confirmed'].includes(s.state) &&
+        now - Date.parse(s.at) > times * interval,
     );
     cpChecks.push({
       check: `no unfinished anchor on ${a.target}`,
@@ -441,7 +616,7 @@ export function buildReport(
     if (
       !f.anchors.has(t) &&
       f.first !== null &&
-      now - Date.parse(f.first) > 3 * (o.intervalS[t] as number) * 1000
+      now - Date.parse(f.first) > times * (o.intervalS[t] as number) * 1000
     )
       cpChecks.push({
         check: `anchors on ${t} are current`,

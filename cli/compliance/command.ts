@@ -60,10 +60,13 @@ export async function complianceReport(o: ComplianceOptions): Promise<void> {
   const intervalS: Record<string, number> = {};
   for (const t of config?.anchor?.targets ?? []) intervalS[t.name] = t.intervalMs / 1000;
   let live: { name: string; version: string; sha256: string; gates: string[] }[] | undefined;
+  let liveLedger: { path: string; size: number; head: string | null } | undefined;
   if (o.daemon !== undefined && o.daemon !== false) {
     const c = connect(typeof o.daemon === 'string' ? { ...o, url: o.daemon } : o);
     try {
-      live = (await c.status()).policies as typeof live;
+      const st = await c.status();
+      live = st.policies as typeof live;
+      liveLedger = st.ledger as typeof liveLedger;
     } finally {
       c.close();
     }
@@ -72,6 +75,7 @@ export async function complianceReport(o: ComplianceOptions): Promise<void> {
   const facts = await gather(ledgerPath, {
     secret: operatorSecret(o, 'native') ?? config?.ledger.secret,
     live,
+    liveLedger,
     verifiers,
   });
   const report = buildReport(facts, loadGates(repo), { now, intervalS, defaultIntervalS, overdueIntervals });

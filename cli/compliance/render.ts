@@ -2,12 +2,9 @@
 import type { Report } from './report.js';
 
 // Ledger text is hostile: in a cell, `|` would split the row and inline HTML would be rendered by most
-// Markdown viewers, so both are neutralised (entities display as the characters themselves).
+// Markdown viewers; a backslash before `<` (CommonMark §2.4) keeps it a plain character.
 const mdCell = (v: string | number) =>
-  String(v)
-    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)
-    .replaceAll('|', '\\|')
-    .replace(/\r?\n/g, ' ');
+  String(v).replaceAll('\\', '\\\\').replaceAll('<', '\\<').replaceAll('|', '\\|').replace(/\r?\n/g, ' ');
 
 export function toMarkdown(r: Report): string {
   const out: string[] = [

@@ -24,6 +24,7 @@
 //   kinds outside the catalogue (other than custom.*) are FAIL.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type AnchorReceipt, receiptsPath } from '../../anchor/index.js';
 import {
   type Entry,
   EVENT_KINDS,
@@ -110,11 +111,15 @@ export interface Facts {
   ledgerActive: PolicyRef[] | undefined;
   /** The daemon's serving set (/v1/status), when asked. */
   live: PolicyRef[] | undefined;
+  /** The ledger the daemon writes (/v1/status), when asked. */
+  liveLedger?: { path: string; size: number; head: string | null };
   /** `name sha256` of every policy the ledger records as configured, deployed or rolled back to. */
   recorded: Set<string>;
   anchors: Map<string, AnchorFacts>;
   /** seq of every anchor.* entry (so growth by anchoring alone is not counted as growth). */
   anchorSeqs: Set<number>;
+  /** Finalized anchors in the receipts file `<ledger>.anchors` (kept outside the ledger by the daemon). */
+  receipts: AnchorReceipt[];
   verify: { ok: boolean; message: string; failedEntry?: number; keyedChecks: number; sealed: boolean };
   checkpoint?: {
     origin: string;
@@ -141,8 +146,16 @@ export function loadGates(repo: string): GateSpec[] {
 /** One pass over the ledger (plus a verify pass) collecting what the report needs. */
 export async function gather(
   ledgerPath: string,
-  o: { secret?: string; live?: PolicyRef[]; verifiers?: VerifierKey[] },
+  o: {
+    secret?: string;
+    live?: PolicyRef[];
+    liveLedger?: Facts['liveLedger'];
+    verifiers?: VerifierKey[];
+  },
 ): Promise<Facts> {
+  // Receipts first: the daemon appends a receipt only after its anchor.finalized entry, so every
+  // receipt read now has its entry in the ledger opened next (no false alarm on a live ledger).
+  const receipts = readReceipts(receiptsPath(ledgerPath));
   let ledger: Ledger | undefined;
   let openError: string | undefined;
   try {
@@ -165,9 +178,11 @@ export async function gather(
     active: undefined,
     ledgerActive: undefined,
     live: o.live,
+    liveLedger: o.liveLedger,
     recorded: new Set(),
     anchors: new Map(),
     anchorSeqs: new Set(),
+    receipts,
     verify: { ok: false, message: '', keyedChecks: 0, sealed: false },
     readError: openError,
   };
@@ -283,6 +298,27 @@ function readCheckpoint(
     } catch (err) {
       out.signature = 'bad';
       out.signatureError = (err as Error).message;
+    }
+  }
+  return out;
+}
+
+function readReceipts(file: string): AnchorReceipt[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: AnchorReceipt[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const r = JSON.parse(line) as AnchorReceipt;
+      if (typeof r.anchor_id === 'string' && typeof r.tx === 'string') out.push(r);
+    } catch {
+      // a torn last line (the daemon died appending): the ledger still has the anchor entries
     }
   }
   return out;
@@ -405,6 +441,15 @@ export function buildReport(
           ? `from the ledger: ${describeSet(f.ledgerActive)}`
           : 'unknown: no boot.config or deployment in the ledger',
   });
+  if (f.liveLedger !== undefined)
+    gateChecks.push({
+      check: 'daemon ledger',
+      status: 'INFO',
+      detail:
+        path.resolve(f.liveLedger.path) === path.resolve(f.ledgerPath)
+          ? `the daemon writes this ledger (${f.liveLedger.size} entries when asked)`
+          : `the daemon writes ${f.liveLedger.path}, not the ledger of this report: its live policies are compared with this ledger's record`,
+    });
   if (f.live !== undefined) {
     // A policy serving gates with no ledger record of its deployment is what an audit must catch.
     for (const p of [...f.live].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -535,7 +580,7 @@ export function buildReport(
     cpChecks.push({
       check: 'signed checkpoint',
       status: 'INFO',
-      detail: 'no <ledger>.checkpoint file beside the ledger',
+      detail: `no ${path.basename(f.ledgerPath)}.checkpoint beside the ledger`,
     });
   else if (f.checkpoint.error !== undefined)
     cpChecks.push({
@@ -611,6 +656,22 @@ export function buildReport(
     });
     for (const [id, s] of ids.filter(([, x]) => x.state === 'failed'))
       cpChecks.push({ check: `anchor ${id} failed`, status: 'INFO', detail: s.reason ?? '' });
+  }
+  if (f.receipts.length > 0) {
+    // A receipt with no matching anchor.finalized entry means anchor entries were removed from the
+    // ledger, or the ledger was cut below an anchored size (the chain still has the transaction).
+    const missing = f.receipts.filter((r) => {
+      const s = f.anchors.get(r.target)?.states.get(r.anchor_id);
+      return s === undefined || s.state !== 'finalized' || s.tx !== r.tx || r.size > f.entries;
+    });
+    cpChecks.push({
+      check: `anchor receipts (${path.basename(f.ledgerPath)}.anchors) are in the ledger`,
+      status: missing.length === 0 ? 'PASS' : 'FAIL',
+      detail:
+        missing.length === 0
+          ? `${f.receipts.length} finalized anchors, each recorded in the ledger`
+          : `not in the ledger (entries removed or the ledger cut): ${missing.map((r) => `${r.anchor_id} ${r.tx}`).join('; ')}`,
+    });
   }
   for (const t of Object.keys(o.intervalS))
     if (

@@ -42,6 +42,7 @@ const gates = (
 const constitution = { name: 'constitution', version: '1.0.0', sha256: 'ab'.repeat(32) };
 const constitution2 = { name: 'constitution', version: '1.0.1', sha256: 'cd'.repeat(32) };
 const models = { name: 'models', version: '0.1.0', sha256: 'ef'.repeat(32) };
+const tx = `0x${'1'.repeat(64)}`;
 
 function decision(gate: string, verdict: string, policy: object = constitution) {
   return {
@@ -122,7 +123,6 @@ beforeAll(async () => {
   await add(deployed(constitution2));
   await add(decision(HOSTILE_GATE, 'deny', constitution2));
   // base-local: anchored at size 12 and finalized; solana-local: submitted at 12, never finalized.
-  const tx = `0x${'1'.repeat(64)}`;
   await add(anchor('base-local', 'base', 12, 'scheduled'));
   await add(anchor('solana-local', 'solana', 12, 'scheduled'));
   await add(anchor('base-local', 'base', 12, 'submitted', { tx, attempt: 1 }));
@@ -138,6 +138,9 @@ beforeAll(async () => {
   for (const e of written.slice(0, 12)) tree.appendLeaf(leafHashHex(e.hash));
   const origin = ledgerOrigin((written[0] as Entry).hash);
   writeFileSync(`${ledger}.checkpoint`, signCheckpoint({ origin, size: 12, root: tree.root(12) }, signer));
+  // The receipts file the daemon keeps beside the ledger for each finalized anchor.
+  const receipt = { anchor_id: 'base-local/12', target: 'base-local', chain: 'base', network: 'local' };
+  writeFileSync(`${ledger}.anchors`, `${JSON.stringify({ ...receipt, tx, size: 12, slot: 12 })}\n`);
 });
 afterAll(() => t.cleanup());
 
@@ -236,8 +239,8 @@ describe('gavel compliance report', () => {
     expect(html).not.toMatch(/<script/i);
     // Markdown: the `|` in the gate name cannot split the table cell, nor its markup reach a viewer.
     const md = report('md').stdout;
-    expect(md).toContain('| &lt;script&gt;alert(1)&lt;/script&gt;\\|x | 0 | 0 | 0 | 1 | 1 |');
-    expect(md).not.toMatch(/<script/i);
+    expect(md).toContain('| \\<script>alert(1)\\</script>\\|x | 0 | 0 | 0 | 1 | 1 |');
+    expect(md).not.toMatch(/(^|[^\\])<\/?script/im);
   });
 
   it('a tampered entry fails verification naming the entry', () => {
@@ -288,6 +291,28 @@ describe('gavel compliance report', () => {
         { status: 'FAIL', detail: 'the ledger no longer has this root: cut or rewritten' },
         { status: 'FAIL' },
       ]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('a finalized anchor in the receipts file but not in the ledger FAILs', () => {
+    const dir = tempDir('compliance-receipts');
+    try {
+      const copy = path.join(dir.dir, 'ledger.jsonl');
+      copyFileSync(ledger, copy);
+      const gone = { anchor_id: 'base-local/30', target: 'base-local', chain: 'base', network: 'local' };
+      writeFileSync(
+        `${copy}.anchors`,
+        `${readFileSync(`${ledger}.anchors`, 'utf8')}${JSON.stringify({ ...gone, tx: `0x${'2'.repeat(64)}`, size: 30, slot: 40 })}\n{"torn`,
+      );
+      const j = JSON.parse(report('json', copy).stdout) as Json;
+      const c = section(j, 'anchors').find((x) => x.check.startsWith('anchor receipts'));
+      expect(c).toMatchObject({
+        check: 'anchor receipts (ledger.jsonl.anchors) are in the ledger',
+        status: 'FAIL',
+        detail: `not in the ledger (entries removed or the ledger cut): base-local/30 0x${'2'.repeat(64)}`,
+      });
     } finally {
       dir.cleanup();
     }
@@ -357,6 +382,9 @@ describe('gavel compliance report --daemon', () => {
     expect(out.code, out.stderr).toBe(1);
     const gatesChecks = section(JSON.parse(out.stdout) as Json, 'gates');
     expect(gatesChecks[0]?.detail).toMatch(/^from the running daemon: test-rules 1\.0\.0/);
+    expect(gatesChecks.find((c) => c.check === 'daemon ledger')?.detail).toMatch(
+      /^the daemon writes .*, not the ledger of this report/,
+    );
     expect(gatesChecks.find((c) => c.check === "live policy test-rules 1.0.0 is the ledger's")).toMatchObject(
       {
         status: 'FAIL',

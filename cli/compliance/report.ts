@@ -116,6 +116,8 @@ export interface Facts {
   /** `name sha256` of every policy the ledger records as configured, deployed or rolled back to. */
   recorded: Set<string>;
   anchors: Map<string, AnchorFacts>;
+  /** Each entry's time (ms), by seq: how long entries have waited for an anchor. */
+  times: number[];
   /** seq of every anchor.* entry (so growth by anchoring alone is not counted as growth). */
   anchorSeqs: Set<number>;
   /** Finalized anchors in the receipts file `<ledger>.anchors` (kept outside the ledger by the daemon). */
@@ -182,6 +184,7 @@ export async function gather(
     recorded: new Set(),
     anchors: new Map(),
     anchorSeqs: new Set(),
+    times: [],
     receipts,
     verify: { ok: false, message: '', keyedChecks: 0, sealed: false },
     readError: openError,
@@ -195,6 +198,7 @@ export async function gather(
       try {
         for await (const e of ledger.range(0, ledger.size)) {
           tree.appendLeaf(leafHashHex(e.hash));
+          f.times.push(Date.parse(e.timestamp));
           f.first ??= e.timestamp;
           f.last = e.timestamp;
           f.head = e.hash;
@@ -629,19 +633,31 @@ export function buildReport(
       ]);
     const fin = ids.filter(([, s]) => s.state === 'finalized').sort((x, y) => x[1].size - y[1].size);
     const last = fin[fin.length - 1]?.[1];
+    // Overdue is measured from the oldest entry no finalized anchor covers (anchor.* entries aside):
+    // a ledger quiet for a day and written to a second ago is not overdue, one waiting N intervals is.
     let grew = 0;
-    for (let seq = last?.size ?? 0; seq < f.entries; seq++) if (!f.anchorSeqs.has(seq)) grew++;
-    const since =
-      last === undefined ? (f.first === null ? 0 : now - Date.parse(f.first)) : now - Date.parse(last.at);
-    const overdue = grew > 0 && since > times * interval;
+    let pendingSince: number | undefined;
+    for (let seq = last?.size ?? 0; seq < f.entries; seq++)
+      if (!f.anchorSeqs.has(seq)) {
+        grew++;
+        pendingSince ??= f.times[seq];
+      }
+    const waited = pendingSince === undefined ? 0 : now - pendingSince;
+    const overdue = grew > 0 && waited > times * interval;
+    const lastText =
+      last === undefined ? 'no finalized anchor' : `last finalized ${last.at} at size ${last.size}`;
+    const waiting =
+      pendingSince === undefined
+        ? ''
+        : `${grew} entries not anchored, the oldest from ${new Date(pendingSince).toISOString()} (${Math.round(waited / 1000)} s ago)`;
     cpChecks.push({
       check: `anchors on ${a.target} are current`,
       status: overdue ? 'FAIL' : 'PASS',
       detail: overdue
-        ? `overdue: ${grew} entries after ${last ? `the last finalized anchor (${last.at})` : 'the start'}, ${Math.round(since / 1000)} s ago; interval ${interval / 1000} s, due within ${times} intervals`
-        : last === undefined
-          ? 'no finalized anchor yet, none due'
-          : `last finalized ${last.at} at size ${last.size} (${last.tx ?? ''})`,
+        ? `overdue: ${waiting}; ${lastText}; interval ${interval / 1000} s, due within ${times} intervals`
+        : grew === 0
+          ? `${lastText} (${last?.tx ?? ''}): covers the ledger`
+          : `${lastText}; ${waiting}, due within ${times} intervals of ${interval / 1000} s`,
     });
     const stuck = ids.filter(
       ([, s]) =>

@@ -192,9 +192,11 @@ describe('gavel compliance report', () => {
       'no unfinished anchor on solana-local',
     ]);
     expect(fails[1]?.detail).toMatch(
-      /^overdue: 4 entries after the last finalized anchor \(2026-01-01T00:00:\d\d\.000Z\), \d+ s ago/,
+      /^overdue: 4 entries not anchored, the oldest from 2026-01-01T00:00:\d\d\.000Z \(\d+ s ago\); last finalized 2026-01-01T00:00:\d\d\.000Z at size 12;/,
     );
-    expect(fails[2]?.detail).toMatch(/^overdue: \d+ entries after the start/);
+    expect(fails[2]?.detail).toMatch(
+      /^overdue: 16 entries not anchored, the oldest from 2026-01-01T00:00:02.000Z .*; no finalized anchor;/,
+    );
     expect(fails[3]?.detail).toMatch(/^solana-local\/12 submitted since 2026-01-01T00:00:\d\d\.000Z$/);
     expect(j.summary).toMatchObject({ fail: 4, ok: false });
     // The serving set follows the deployments: the new `models` policy serves what it was seen deciding.
@@ -291,6 +293,41 @@ describe('gavel compliance report', () => {
         { status: 'FAIL', detail: 'the ledger no longer has this root: cut or rewritten' },
         { status: 'FAIL' },
       ]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('overdue counts from the oldest unanchored entry, not from the last anchor', async () => {
+    const dir = tempDir('compliance-quiet');
+    try {
+      const file = path.join(dir.dir, 'ledger.jsonl');
+      let clock = Date.parse('2026-03-01T00:00:00.000Z');
+      const l = await Ledger.open(file, { now: () => clock });
+      await l.append(decision('tool.execute', 'permit'));
+      await l.append(anchor('base-local', 'base', 1, 'finalized', { tx, slot: 3 }));
+      clock += 86_400_000; // a quiet day, then one entry
+      await l.append(decision('tool.execute', 'permit'));
+      await l.close();
+      const at = (iso: string) => {
+        const r = gavel([
+          ...base(file).slice(0, -4),
+          '--now',
+          iso,
+          '--anchor-interval',
+          '600',
+          '--format',
+          'json',
+        ]);
+        return section(JSON.parse(r.stdout) as Json, 'anchors').find(
+          (c) => c.check === 'anchors on base-local are current',
+        );
+      };
+      expect(at('2026-03-02T00:00:10.000Z')).toMatchObject({ status: 'PASS' });
+      expect(at('2026-03-02T00:00:10.000Z')?.detail).toMatch(
+        /1 entries not anchored, the oldest from 2026-03-02T00:00:00.000Z \(10 s ago\), due within 3 intervals/,
+      );
+      expect(at('2026-03-02T00:31:00.000Z')).toMatchObject({ status: 'FAIL' });
     } finally {
       dir.cleanup();
     }

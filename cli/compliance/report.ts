@@ -90,6 +90,8 @@ interface AnchorFacts {
       slot?: number;
       explorer?: string;
       at: string;
+      /** When the anchor first appeared (its first step): re-sends do not reset how long it has taken. */
+      since: string;
       reason?: string;
     }
   >;
@@ -351,6 +353,7 @@ function foldAnchor(f: Facts, e: Entry): void {
     slot: typeof p.slot === 'number' ? p.slot : prev?.slot,
     explorer: typeof p.explorer === 'string' ? p.explorer : prev?.explorer,
     at: e.timestamp,
+    since: prev?.since ?? e.timestamp,
     reason: typeof p.reason === 'string' ? p.reason : undefined,
   });
 }
@@ -659,16 +662,27 @@ export function buildReport(
           ? `${lastText} (${last?.tx ?? ''}): covers the ledger`
           : `${lastText}; ${waiting}, due within ${times} intervals of ${interval / 1000} s`,
     });
-    const stuck = ids.filter(
+    const unfinished = ids.filter(
       ([, s]) =>
         ['scheduled', 'submitted', 'confirmed'].includes(s.state) &&
-        now - Date.parse(s.at) > times * interval,
+        now - Date.parse(s.since) > times * interval,
     );
+    // One left behind by a later finalized anchor that covers as much is history, not a stuck anchor.
+    const superseded = unfinished.filter(([, s]) => last !== undefined && last.size >= s.size);
+    const stuck = unfinished.filter((x) => !superseded.includes(x));
+    for (const [id, s] of superseded)
+      cpChecks.push({
+        check: `anchor ${id} never finished`,
+        status: 'INFO',
+        detail: `left ${s.state} at ${s.at}; superseded by the finalized anchor at size ${last?.size}`,
+      });
     cpChecks.push({
       check: `no unfinished anchor on ${a.target}`,
       status: stuck.length === 0 ? 'PASS' : 'FAIL',
       detail:
-        stuck.length === 0 ? 'none' : stuck.map(([id, s]) => `${id} ${s.state} since ${s.at}`).join('; '),
+        stuck.length === 0
+          ? 'none'
+          : stuck.map(([id, s]) => `${id} ${s.state} (${s.at}), unfinished since ${s.since}`).join('; '),
     });
     for (const [id, s] of ids.filter(([, x]) => x.state === 'failed'))
       cpChecks.push({ check: `anchor ${id} failed`, status: 'INFO', detail: s.reason ?? '' });

@@ -197,7 +197,9 @@ describe('gavel compliance report', () => {
     expect(fails[2]?.detail).toMatch(
       /^overdue: 16 entries not anchored, the oldest from 2026-01-01T00:00:02.000Z .*; no finalized anchor;/,
     );
-    expect(fails[3]?.detail).toMatch(/^solana-local\/12 submitted since 2026-01-01T00:00:\d\d\.000Z$/);
+    expect(fails[3]?.detail).toMatch(
+      /^solana-local\/12 submitted \(2026-01-01T00:00:\d\d\.000Z\), unfinished since 2026-01-01T00:00:\d\d\.000Z$/,
+    );
     expect(j.summary).toMatchObject({ fail: 4, ok: false });
     // The serving set follows the deployments: the new `models` policy serves what it was seen deciding.
     const served = section(j, 'gates');
@@ -305,12 +307,14 @@ describe('gavel compliance report', () => {
       let clock = Date.parse('2026-03-01T00:00:00.000Z');
       const l = await Ledger.open(file, { now: () => clock });
       await l.append(decision('tool.execute', 'permit'));
-      await l.append(anchor('base-local', 'base', 1, 'finalized', { tx, slot: 3 }));
+      // An anchor left submitted (size 1) and a later one finalized (size 2): history, not stuck.
+      await l.append(anchor('base-local', 'base', 1, 'submitted', { tx: `0x${'3'.repeat(64)}`, attempt: 1 }));
+      await l.append(anchor('base-local', 'base', 2, 'finalized', { tx, slot: 3 }));
       clock += 86_400_000; // a quiet day, then one entry
       await l.append(decision('tool.execute', 'permit'));
       await l.close();
-      const at = (iso: string) => {
-        const r = gavel([
+      const checks = (iso: string) => {
+        const args = [
           ...base(file).slice(0, -4),
           '--now',
           iso,
@@ -318,11 +322,14 @@ describe('gavel compliance report', () => {
           '600',
           '--format',
           'json',
-        ]);
-        return section(JSON.parse(r.stdout) as Json, 'anchors').find(
-          (c) => c.check === 'anchors on base-local are current',
-        );
+        ];
+        return section(JSON.parse(gavel(args).stdout) as Json, 'anchors');
       };
+      const at = (iso: string) => checks(iso).find((c) => c.check === 'anchors on base-local are current');
+      expect(checks('2026-03-02T00:00:10.000Z').slice(2)).toMatchObject([
+        { check: 'anchor base-local/1 never finished', status: 'INFO' },
+        { check: 'no unfinished anchor on base-local', status: 'PASS' },
+      ]);
       expect(at('2026-03-02T00:00:10.000Z')).toMatchObject({ status: 'PASS' });
       expect(at('2026-03-02T00:00:10.000Z')?.detail).toMatch(
         /1 entries not anchored, the oldest from 2026-03-02T00:00:00.000Z \(10 s ago\), due within 3 intervals/,

@@ -42,6 +42,12 @@ const esc = (v: string | number) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
   );
 
+// Explorer links become links; only plain http(s) URLs, so ledger text cannot smuggle a javascript: one.
+const cell = (v: string | number) =>
+  typeof v === 'string' && /^https?:\/\/[^\s"'<>]+$/.test(v)
+    ? `<a href="${esc(v)}" rel="noreferrer noopener">${esc(v)}</a>`
+    : esc(v);
+
 export function toHtml(r: Report): string {
   const parts: string[] = [
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>gavel compliance report</title>',
@@ -56,7 +62,8 @@ export function toHtml(r: Report): string {
     parts.push(`<h2 id="${esc(s.id)}">${esc(s.title)}</h2>`);
     if (s.table !== undefined && s.table.rows.length > 0) {
       parts.push(`<table><tr>${s.table.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`);
-      for (const row of s.table.rows) parts.push(`<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`);
+      for (const row of s.table.rows)
+        parts.push(`<tr>${row.map((c) => `<td>${cell(c)}</td>`).join('')}</tr>`);
       parts.push('</table>');
     }
     if (s.checks.length === 0) parts.push('<p>None.</p>');

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Entry,
+  formatSignerKey,
   formatVerifierKey,
   Ledger,
   leafHashHex,
@@ -335,6 +336,60 @@ describe('gavel compliance report', () => {
         /1 entries not anchored, the oldest from 2026-03-02T00:00:00.000Z \(10 s ago\), due within 3 intervals/,
       );
       expect(at('2026-03-02T00:31:00.000Z')).toMatchObject({ status: 'FAIL' });
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('--config gives the ledger, secret, checkpoint key and anchor intervals; explorer links are links', async () => {
+    const dir = tempDir('compliance-config');
+    try {
+      const file = path.join(dir.dir, 'ledger.jsonl');
+      const secretFile = path.join(dir.dir, 'secret');
+      writeFileSync(secretFile, SECRET, { mode: 0o600 });
+      writeFileSync(path.join(dir.dir, 'checkpoint.key'), formatSignerKey(signer), { mode: 0o600 });
+      writeFileSync(path.join(dir.dir, 'base.key'), `0x${'0'.repeat(63)}1`, { mode: 0o600 });
+      const target = (name: string, interval: number) =>
+        `[[anchor.targets]]\nname = "${name}"\nchain = "base"\nnetwork = "local"\nrpc_url = "http://127.0.0.1:1"\nkey_file = "base.key"\ninterval_seconds = ${interval}\n`;
+      const config = path.join(dir.dir, 'gavel.toml');
+      writeFileSync(
+        config,
+        `[ledger]\npath = "ledger.jsonl"\nsecret_file = "secret"\n\n[server]\nsocket = "g.sock"\n\n[checkpoint]\nkey_file = "checkpoint.key"\n\n[anchor]\n${target('base-sepolia', 60)}${target('base-spare', 60)}`,
+      );
+      let clock = Date.parse('2026-03-01T00:00:00.000Z');
+      const l = await Ledger.open(file, { secret: SECRET, now: () => (clock += 1000) });
+      const first = await l.append(decision('tool.execute', 'permit'));
+      const explorer = `https://sepolia.basescan.org/tx/${tx}`;
+      await l.append(anchor('base-sepolia', 'base', 1, 'finalized', { tx, slot: 3, explorer }));
+      await l.append(
+        anchor('base-sepolia', 'base', 2, 'failed', { explorer: 'javascript:alert(1)', reason: 'x' }),
+      );
+      await l.close();
+      const tree = new MemoryTree();
+      tree.appendLeaf(leafHashHex(first.hash));
+      writeFileSync(
+        `${file}.checkpoint`,
+        signCheckpoint({ origin: ledgerOrigin(first.hash), size: 1, root: tree.root(1) }, signer),
+      );
+      // Two minutes later: base-sepolia (every 60 s) covers all but anchor entries; base-spare never anchored.
+      const args = ['compliance', 'report', '--config', config, '--now', '2026-03-01T00:05:00.000Z'];
+      const r = gavel([...args, '--format', 'json']);
+      expect(r.status, r.stderr).toBe(1);
+      const j = JSON.parse(r.stdout) as Json;
+      expect(section(j, 'verification')[1]).toMatchObject({
+        status: 'PASS',
+        detail: '3 seals checked with the operator secret',
+      });
+      const anchors = section(j, 'anchors');
+      expect(anchors.find((c) => c.check === 'checkpoint signature')).toMatchObject({ status: 'PASS' });
+      expect(anchors.find((c) => c.check === 'anchors on base-sepolia are current')?.status).toBe('PASS');
+      expect(anchors.find((c) => c.check === 'anchors on base-spare are current')).toMatchObject({
+        status: 'FAIL',
+        detail: 'configured, but never anchored',
+      });
+      const html = gavel([...args, '--format', 'html']).stdout;
+      expect(html).toContain(`<a href="${explorer}" rel="noreferrer noopener">${explorer}</a>`);
+      expect(html).not.toContain('href="javascript:');
     } finally {
       dir.cleanup();
     }

@@ -124,7 +124,15 @@ export interface Facts {
   anchorSeqs: Set<number>;
   /** Finalized anchors in the receipts file `<ledger>.anchors` (kept outside the ledger by the daemon). */
   receipts: AnchorReceipt[];
-  verify: { ok: boolean; message: string; failedEntry?: number; keyedChecks: number; sealed: boolean };
+  verify: {
+    ok: boolean;
+    message: string;
+    failedEntry?: number;
+    /** What failed first: parse, hash, link, seq or seal (chain/verify-chunk.ts). */
+    reason?: string;
+    keyedChecks: number;
+    sealed: boolean;
+  };
   checkpoint?: {
     origin: string;
     size: number;
@@ -259,6 +267,7 @@ export async function gather(
       ok: v.ok,
       message: v.message,
       failedEntry: v.failedEntry,
+      reason: v.reason,
       keyedChecks: v.keyedChecks,
     };
     f.checkpoint = readCheckpoint(`${ledgerPath}.checkpoint`, tree, o.verifiers);
@@ -546,7 +555,8 @@ export function buildReport(
     ],
   });
 
-  // 4. Ledger verification.
+  // 4. Ledger verification. The verifier counts entries from 1; the report names them by seq.
+  const at = f.verify.failedEntry === undefined ? '?' : String(f.verify.failedEntry - 1);
   sections.push({
     id: 'verification',
     title: 'Ledger verification',
@@ -565,19 +575,28 @@ export function buildReport(
         status: f.verify.ok ? 'PASS' : 'FAIL',
         detail: f.verify.ok
           ? f.verify.message
-          : `${f.verify.message}${f.verify.failedEntry !== undefined ? ` (entry ${f.verify.failedEntry - 1})` : ''}`,
+          : f.verify.reason === 'seal'
+            ? `intact up to entry ${at}, where verification stopped on its seal`
+            : `${f.verify.message} (entry ${at})`,
       },
-      f.verify.keyedChecks > 0
+      f.verify.ok && f.verify.keyedChecks > 0
         ? {
             check: 'seals verified',
-            status: f.verify.ok ? 'PASS' : 'FAIL',
+            status: 'PASS',
             detail: `${f.verify.keyedChecks} seals checked with the operator secret`,
           }
-        : {
-            check: 'seals verified',
-            status: 'INFO',
-            detail: f.verify.sealed ? 'sealed, not checked: give --secret-file' : 'the ledger is not sealed',
-          },
+        : f.verify.reason === 'seal'
+          ? // Hashes that chain but a seal that fails: rewritten by someone without the operator secret.
+            { check: 'seals verified', status: 'FAIL', detail: `${f.verify.message} (entry ${at})` }
+          : {
+              check: 'seals verified',
+              status: 'INFO',
+              detail: !f.verify.ok
+                ? `${f.verify.keyedChecks} seals checked before verification stopped at entry ${at}`
+                : f.verify.sealed
+                  ? 'sealed, not checked: give --secret-file'
+                  : 'the ledger is not sealed',
+            },
     ],
   });
 

@@ -14,7 +14,9 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  canonicalJson,
   type Entry,
+  entryHash,
   formatSignerKey,
   formatVerifierKey,
   Ledger,
@@ -257,6 +259,41 @@ describe('gavel compliance report', () => {
     const chainCheck = section(JSON.parse(r.stdout) as Json, 'verification')[0];
     expect(chainCheck).toMatchObject({ check: 'hash chain intact', status: 'FAIL' });
     expect(chainCheck?.detail).toMatch(/entry 3\)$/);
+  });
+
+  it('an entry rewritten and re-chained without the operator secret fails on its seal', () => {
+    const bad = path.join(t.dir, 'rechained.jsonl');
+    const entries = readFileSync(ledger, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    let prev = '';
+    for (const e of entries) {
+      if (e.seq === 3) e.detail = 'agent.spawn: permit';
+      if ((e.seq as number) >= 3) {
+        e.previous_hash = prev;
+        delete e.hash;
+        e.hash = entryHash(e);
+      }
+      prev = e.hash as string;
+    }
+    writeFileSync(bad, `${entries.map((e) => canonicalJson(e)).join('\n')}\n`);
+    const r = report('json', bad);
+    expect(r.status).toBe(1);
+    expect(section(JSON.parse(r.stdout) as Json, 'verification')).toMatchObject([
+      {
+        check: 'hash chain intact',
+        status: 'FAIL',
+        detail: 'intact up to entry 3, where verification stopped on its seal',
+      },
+      { check: 'seals verified', status: 'FAIL', detail: expect.stringMatching(/\(entry 3\)$/) },
+    ]);
+    // Without the secret the forgery is invisible to the hash chain: the report says what it could not check.
+    const blind = gavel([...base(bad), '--format', 'json']);
+    expect(section(JSON.parse(blind.stdout) as Json, 'verification')).toMatchObject([
+      { check: 'hash chain intact', status: 'PASS' },
+      { check: 'seals verified', status: 'INFO', detail: 'sealed, not checked: give --secret-file' },
+    ]);
   });
 
   it('a garbage line in the middle is a FAIL naming the entry, not a crash', () => {

@@ -9,8 +9,9 @@ import { loadVerifiers } from '../audit/proofs.js';
 import { operatorSecret } from '../audit/secret.js';
 import { type ConnectOpts, connect } from '../daemon/connect.js';
 import { UsageError } from '../errors.js';
+import { gather, loadGates } from './gather.js';
 import { toHtml, toJson, toMarkdown } from './render.js';
-import { buildReport, gather, loadGates } from './report.js';
+import { buildReport } from './report.js';
 
 export interface ComplianceOptions extends ConnectOpts {
   ledger?: string;

@@ -1,41 +1,34 @@
 // `gavel compliance report`: the ExoChain compliance page, generated from the live ledger instead of
-// written by hand. One pass over the ledger gathers the facts (gather()); buildReport() turns them
-// into sections of checks, each PASS, FAIL or INFO like the seed's audit tables.
+// written by hand. gather.ts collects the facts (I/O); buildReport() here turns them into sections of
+// checks, each PASS, FAIL or INFO like the seed's audit tables, with no clock, file or network of its
+// own (`now` is an argument), so the same facts always give the same report.
 //
-// Rules (documented in the command's help and the README):
-// - every gate of the constitution's inventory (policies/constitution/gates.json) must be served by
-//   an active policy (FAIL otherwise). The active set is the daemon's /v1/status when asked, else the
-//   last boot.config's policies updated by later policy.deployed / policy.rolledback entries;
-// - the ledger must verify (FAIL at the first broken entry); seals are checked with the secret (INFO
-//   when no secret is given);
-//   With --daemon, every policy the daemon serves must have been recorded in the ledger (boot.config,
-//   policy.deployed or policy.rolledback) and match the ledger's active set (FAIL otherwise: a policy
-//   running without a ledger record is exactly what an auditor looks for). A policy deployed under a
-//   new name, whose gates the ledger does not list, is taken to serve the gates it was seen deciding;
-// - a signed checkpoint beside the ledger (`<ledger>.checkpoint`) must match the ledger, and its
-//   signature must verify when verifier keys are given (--vkey, or the config's checkpoint key);
-// - each anchor target must have a finalized anchor no older than N (default 3, --overdue-intervals)
-//   intervals whenever the ledger grew after its last finalized anchor (FAIL: overdue; entries that
-//   only record anchoring do not count as growth), and no anchor may sit scheduled, submitted or
-//   confirmed longer than that (FAIL: stuck); anchor failures are listed (INFO);
-// - mutating kinds of the catalogue never recorded are INFO, not FAIL: the catalogue is the whole
-//   ExoChain inventory (hnsw.*, eml.*, ...) and a deployment that never trains a model is not out of
-//   compliance for lacking eml.train entries; the list is still shown in the gaps for the auditor;
-//   kinds outside the catalogue (other than custom.*) are FAIL.
-import { readFileSync } from 'node:fs';
+// Rules (also in the command's --help):
+// - gates: every gate of the constitution's inventory (policies/constitution/gates.json) must be
+//   served by an active policy (FAIL otherwise). The active set is the daemon's /v1/status with
+//   --daemon, else the ledger's: the last boot.config's policies, updated by later policy.deployed /
+//   policy.rolledback entries. A policy deployed under a new name, whose gates the ledger does not
+//   list, is taken to serve the gates it was seen deciding. With --daemon, every policy the daemon
+//   serves must have been recorded in the ledger and be the ledger's active version, and every policy
+//   active in the ledger must be live (FAIL otherwise: a policy running without a ledger record is
+//   exactly what an audit must catch).
+// - kinds: kinds outside the catalogue (other than custom.*) FAIL. Mutating kinds never recorded are
+//   INFO, not FAIL: the catalogue is the whole ExoChain inventory (hnsw.*, eml.*, cluster.*, ...) and
+//   a deployment that never trains a model is not out of compliance for lacking eml.train entries;
+//   the list is repeated in the gaps for the auditor to judge.
+// - verification: the ledger must verify (FAIL naming the first broken entry by seq); seals are
+//   checked with the operator secret (INFO when none is given), a re-chained forgery FAILs on its seal.
+// - checkpoints: the signed checkpoint beside the ledger (`<ledger>.checkpoint`) must match the
+//   ledger, and its signature must verify when verifier keys are given (--vkey, or the config's
+//   checkpoint key). Finalized anchors in the receipts file (`<ledger>.anchors`) must be in the ledger.
+// - anchors: overdue (FAIL) when the oldest entry no finalized anchor of a target covers (anchor.*
+//   entries aside) has waited more than N intervals (N = --overdue-intervals, default 3; the interval
+//   from the config's target, else --anchor-interval); stuck (FAIL) when an anchor has sat scheduled,
+//   submitted or confirmed that long since its first step, unless a later finalized anchor of at
+//   least its size superseded it (INFO); failed anchors are listed (INFO).
 import path from 'node:path';
-import { type AnchorReceipt, receiptsPath } from '../../anchor/index.js';
-import {
-  type Entry,
-  EVENT_KINDS,
-  Ledger,
-  leafHashHex,
-  MemoryTree,
-  openCheckpoint,
-  parseCheckpoint,
-  type VerifierKey,
-  verifyLedgerParallel,
-} from '../../chain/index.js';
+import type { AnchorReceipt } from '../../anchor/index.js';
+import { EVENT_KINDS } from '../../chain/index.js';
 
 export type Status = 'PASS' | 'FAIL' | 'INFO';
 
@@ -61,7 +54,7 @@ export interface Report {
   sections: Section[];
 }
 
-interface GateSpec {
+export interface GateSpec {
   gate: string;
   defaults: number[];
   thresholds: number[];
@@ -70,14 +63,14 @@ interface GateSpec {
   mutating: boolean;
 }
 
-interface PolicyRef {
+export interface PolicyRef {
   name: string;
   version: string;
   sha256: string;
   gates?: string[];
 }
 
-interface AnchorFacts {
+export interface AnchorFacts {
   target: string;
   chain: string;
   network: string;
@@ -146,225 +139,6 @@ export interface Facts {
   };
   /** The ledger could not be read to the end (the facts stop there; verification says why). */
   readError?: string;
-}
-
-export function loadGates(repo: string): GateSpec[] {
-  const g = JSON.parse(readFileSync(path.join(repo, 'policies', 'constitution', 'gates.json'), 'utf8')) as {
-    gates: GateSpec[];
-  };
-  return g.gates;
-}
-
-/** One pass over the ledger (plus a verify pass) collecting what the report needs. */
-export async function gather(
-  ledgerPath: string,
-  o: {
-    secret?: string;
-    live?: PolicyRef[];
-    liveLedger?: Facts['liveLedger'];
-    verifiers?: VerifierKey[];
-  },
-): Promise<Facts> {
-  // Receipts first: the daemon appends a receipt only after its anchor.finalized entry, so every
-  // receipt read now has its entry in the ledger opened next (no false alarm on a live ledger).
-  const receipts = readReceipts(receiptsPath(ledgerPath));
-  let ledger: Ledger | undefined;
-  let openError: string | undefined;
-  try {
-    ledger = await Ledger.open(ledgerPath, { readOnly: true });
-  } catch (err) {
-    // A ledger damaged in the middle is a finding of the report (verification names the entry), not
-    // a reason to print no report at all.
-    if ((err as { code?: string }).code !== 'CORRUPT') throw err;
-    openError = `the ledger cannot be read: ${(err as Error).message}`;
-  }
-  const f: Facts = {
-    ledgerPath,
-    entries: ledger?.size ?? 0,
-    head: null,
-    first: null,
-    last: null,
-    kinds: new Map(),
-    decisions: new Map(),
-    observed: new Map(),
-    active: undefined,
-    ledgerActive: undefined,
-    live: o.live,
-    liveLedger: o.liveLedger,
-    recorded: new Set(),
-    anchors: new Map(),
-    anchorSeqs: new Set(),
-    times: [],
-    receipts,
-    verify: { ok: false, message: '', keyedChecks: 0, sealed: false },
-    readError: openError,
-  };
-  const tree = new MemoryTree();
-  let active: PolicyRef[] | undefined;
-  // Gates seen decided by each policy (`name sha256`): the gates of a policy deployed under a new name.
-  const decidedBy = new Map<string, Set<string>>();
-  try {
-    if (ledger !== undefined)
-      try {
-        for await (const e of ledger.range(0, ledger.size)) {
-          tree.appendLeaf(leafHashHex(e.hash));
-          f.times.push(Date.parse(e.timestamp));
-          f.first ??= e.timestamp;
-          f.last = e.timestamp;
-          f.head = e.hash;
-          if (e.seal !== undefined) f.verify.sealed = true;
-          f.kinds.set(e.kind, (f.kinds.get(e.kind) ?? 0) + 1);
-          const p = e.payload as Record<string, unknown>;
-          if (e.kind === 'gate.decision') {
-            const gate = String(p.gate);
-            const v = String(p.verdict);
-            let row = f.decisions.get(gate);
-            if (row === undefined) {
-              row = new Map();
-              f.decisions.set(gate, row);
-            }
-            row.set(v, (row.get(v) ?? 0) + 1);
-            if (p.policy !== null && typeof p.policy === 'object') {
-              const ref = p.policy as PolicyRef;
-              f.observed.set(gate, ref);
-              const key = `${ref.name} ${ref.sha256}`;
-              let gs = decidedBy.get(key);
-              if (gs === undefined) {
-                gs = new Set();
-                decidedBy.set(key, gs);
-              }
-              gs.add(gate);
-            }
-          } else if (e.kind === 'boot.config' && Array.isArray(p.policies)) {
-            active = (p.policies as PolicyRef[]).map((x) => ({ ...x }));
-            for (const x of active) f.recorded.add(`${x.name} ${x.sha256}`);
-          } else if (e.kind === 'policy.deployed' || e.kind === 'policy.rolledback') {
-            // A deployment with no boot.config before it (a ledger cut at the front, or a foreign writer)
-            // still tells which policy serves; the set is then what the deployments say.
-            active ??= [];
-            const name = String(p.name);
-            const prev = active.find((x) => x.name === name);
-            const next = {
-              name,
-              version: String(p.version ?? ''),
-              sha256: String(p.sha256 ?? ''),
-              gates: prev?.gates,
-            };
-            f.recorded.add(`${next.name} ${next.sha256}`);
-            active = [...active.filter((x) => x.name !== name), next];
-          } else if (e.kind.startsWith('anchor.')) foldAnchor(f, e);
-        }
-      } catch (err) {
-        f.readError = `read stopped at entry ${tree.size}: ${(err as Error).message}`;
-      }
-    for (const x of active ?? [])
-      if (x.gates === undefined) x.gates = [...(decidedBy.get(`${x.name} ${x.sha256}`) ?? [])].sort();
-    f.ledgerActive = active;
-    f.active = o.live ?? active;
-    const v = await verifyLedgerParallel(ledgerPath, { secret: o.secret });
-    f.verify = {
-      ...f.verify,
-      ok: v.ok,
-      message: v.message,
-      failedEntry: v.failedEntry,
-      reason: v.reason,
-      keyedChecks: v.keyedChecks,
-    };
-    f.checkpoint = readCheckpoint(`${ledgerPath}.checkpoint`, tree, o.verifiers);
-  } finally {
-    await ledger?.close();
-  }
-  return f;
-}
-
-/** The last checkpoint signed for the ledger (kept beside it by `gavel audit checkpoint`), if any. */
-function readCheckpoint(
-  file: string,
-  tree: MemoryTree,
-  verifiers: VerifierKey[] | undefined,
-): Facts['checkpoint'] {
-  let note: string;
-  try {
-    note = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return unreadable((err as Error).message);
-  }
-  let cp: ReturnType<typeof parseCheckpoint>;
-  try {
-    // C2SP signed-note: the body ends at the first blank line; the signature lines follow.
-    cp = parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
-  } catch (err) {
-    return unreadable((err as Error).message);
-  }
-  const root = Buffer.from(cp.root).toString('hex');
-  const out: NonNullable<Facts['checkpoint']> = {
-    origin: cp.origin,
-    size: cp.size,
-    root,
-    matches: cp.size <= tree.size ? Buffer.from(tree.root(cp.size)).toString('hex') === root : false,
-    signature: 'unchecked',
-    signers: [],
-  };
-  if (verifiers !== undefined && verifiers.length > 0) {
-    try {
-      out.signers = openCheckpoint(note, verifiers).signers;
-      out.signature = 'verified';
-    } catch (err) {
-      out.signature = 'bad';
-      out.signatureError = (err as Error).message;
-    }
-  }
-  return out;
-}
-
-function readReceipts(file: string): AnchorReceipt[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: AnchorReceipt[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const r = JSON.parse(line) as AnchorReceipt;
-      if (typeof r.anchor_id === 'string' && typeof r.tx === 'string') out.push(r);
-    } catch {
-      // a torn last line (the daemon died appending): the ledger still has the anchor entries
-    }
-  }
-  return out;
-}
-
-function unreadable(error: string): Facts['checkpoint'] {
-  return { origin: '', size: 0, root: '', matches: undefined, error, signature: 'unchecked', signers: [] };
-}
-
-function foldAnchor(f: Facts, e: Entry): void {
-  const p = e.payload as Record<string, unknown>;
-  f.anchorSeqs.add(e.seq);
-  const target = String(p.target);
-  let a = f.anchors.get(target);
-  if (a === undefined) {
-    a = { target, chain: String(p.chain), network: String(p.network), states: new Map() };
-    f.anchors.set(target, a);
-  }
-  const id = String(p.anchor_id);
-  const cp = p.checkpoint as { size?: number } | undefined;
-  const prev = a.states.get(id);
-  a.states.set(id, {
-    state: e.kind.slice('anchor.'.length),
-    size: cp?.size ?? prev?.size ?? 0,
-    tx: typeof p.tx === 'string' ? p.tx : prev?.tx,
-    slot: typeof p.slot === 'number' ? p.slot : prev?.slot,
-    explorer: typeof p.explorer === 'string' ? p.explorer : prev?.explorer,
-    at: e.timestamp,
-    since: prev?.since ?? e.timestamp,
-    reason: typeof p.reason === 'string' ? p.reason : undefined,
-  });
 }
 
 function neverRecorded(never: string[], of: number): Check {

@@ -164,18 +164,49 @@ const describeSet = (ps: PolicyRef[]) =>
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
 
-export function buildReport(
-  f: Facts,
-  gates: GateSpec[],
-  o: { now: Date; intervalS: Record<string, number>; defaultIntervalS: number; overdueIntervals?: number },
-): Report {
-  const times = o.overdueIntervals ?? 3;
-  const sections: Section[] = [];
+export interface ReportOptions {
+  now: Date;
+  /** Anchor interval per configured target, seconds. */
+  intervalS: Record<string, number>;
+  /** Anchor interval of targets not configured, seconds. */
+  defaultIntervalS: number;
+  /** Overdue / stuck after this many intervals (default 3). */
+  overdueIntervals?: number;
+}
+
+export function buildReport(f: Facts, gates: GateSpec[], o: ReportOptions): Report {
+  const sections = [
+    gatesSection(f, gates),
+    decisionsSection(f, gates),
+    kindsSection(f),
+    verificationSection(f),
+    anchorsSection(f, o),
+  ];
+  const all = sections.flatMap((s) => s.checks);
+  const count = (st: Status) => all.filter((c) => c.status === st).length;
+  // Gaps: every FAIL above, and the mutating kinds never recorded, in one list (not counted twice).
+  sections.push({
+    id: 'gaps',
+    title: 'Gaps',
+    checks: [
+      ...all.filter((c) => c.status === 'FAIL'),
+      ...all.filter((c) => c.check === 'mutating kinds recorded'),
+    ],
+  });
+  return {
+    format: 'gavel.compliance/v1',
+    generated_at: o.now.toISOString(),
+    ledger: { path: f.ledgerPath, entries: f.entries, head: f.head, first: f.first, last: f.last },
+    summary: { pass: count('PASS'), fail: count('FAIL'), info: count('INFO'), ok: count('FAIL') === 0 },
+    sections,
+  };
+}
+
+/** 1. Gate inventory: each constitution gate, its EffectVector table row and its serving policy. */
+function gatesSection(f: Facts, gates: GateSpec[]): Section {
   const served = new Map<string, PolicyRef>();
   for (const p of f.active ?? []) for (const g of p.gates ?? []) served.set(g, p);
-
-  // 1. Gate inventory.
-  sections.push({
+  const section: Section = {
     id: 'gates',
     title: 'Gate inventory',
     table: {
@@ -189,7 +220,8 @@ export function buildReport(
         'served by',
       ],
       rows: gates.map((g) => {
-        const p = served.get(g.gate) ?? f.observed.get(g.gate);
+        const p = served.get(g.gate);
+        const seen = f.observed.get(g.gate);
         return [
           g.gate,
           g.defaults.map(fmt).join(' '),
@@ -197,7 +229,9 @@ export function buildReport(
           fmt(g.l2),
           g.over,
           g.mutating ? 'yes' : 'no',
-          p === undefined ? '-' : `${p.name} ${p.version} (${p.sha256.slice(0, 12)})`,
+          p !== undefined
+            ? `${p.name} ${p.version} (${p.sha256.slice(0, 12)})`
+            : `none${seen ? ` (last decided by ${seen.name} ${seen.version})` : ''}`,
         ];
       }),
     },
@@ -219,8 +253,8 @@ export function buildReport(
             : `no active policy serves this gate${seen ? ` (last decided by ${seen.name} ${seen.version})` : ''}`,
       };
     }),
-  });
-  const gateChecks = (sections[0] as Section).checks;
+  };
+  const gateChecks = section.checks;
   gateChecks.unshift({
     check: 'serving policy set',
     status: 'INFO',
@@ -266,11 +300,15 @@ export function buildReport(
         });
   }
 
-  // 2. Decisions by gate and verdict.
+  return section;
+}
+
+/** 2. Decisions by gate and verdict. */
+function decisionsSection(f: Facts, gates: GateSpec[]): Section {
   const verdicts = ['permit', 'permit-with-warning', 'escalate', 'deny'];
   const decided = [...f.decisions.entries()].sort(([a], [b]) => a.localeCompare(b));
   const inventory = new Set(gates.map((g) => g.gate));
-  sections.push({
+  return {
     id: 'decisions',
     title: 'Decisions by gate and verdict',
     table: {
@@ -295,13 +333,15 @@ export function buildReport(
           detail: 'decided by a policy outside the constitution',
         })),
     ],
-  });
+  };
+}
 
-  // 3. Event kinds against the catalogue.
+/** 3. Event kinds against the catalogue. */
+function kindsSection(f: Facts): Section {
   const catalogue = Object.entries(EVENT_KINDS);
   const seen = catalogue.filter(([k]) => (f.kinds.get(k) ?? 0) > 0);
   const unknown = [...f.kinds.keys()].filter((k) => EVENT_KINDS[k] === undefined && !k.startsWith('custom.'));
-  sections.push({
+  return {
     id: 'kinds',
     title: 'Event kinds against the catalogue',
     table: {
@@ -327,11 +367,13 @@ export function buildReport(
         detail: unknown.length === 0 ? 'yes (custom.* aside)' : `not in the catalogue: ${unknown.join(', ')}`,
       },
     ],
-  });
+  };
+}
 
-  // 4. Ledger verification. The verifier counts entries from 1; the report names them by seq.
+/** 4. Ledger verification. The verifier counts entries from 1; the report names them by seq. */
+function verificationSection(f: Facts): Section {
   const at = f.verify.failedEntry === undefined ? '?' : String(f.verify.failedEntry - 1);
-  sections.push({
+  return {
     id: 'verification',
     title: 'Ledger verification',
     checks: [
@@ -372,9 +414,12 @@ export function buildReport(
                   : 'the ledger is not sealed',
             },
     ],
-  });
+  };
+}
 
-  // 5. Checkpoints and anchors.
+/** 5. Checkpoints and anchors. */
+function anchorsSection(f: Facts, o: ReportOptions): Section {
+  const times = o.overdueIntervals ?? 3;
   const cpChecks: Check[] = [];
   if (f.checkpoint === undefined)
     cpChecks.push({
@@ -513,29 +558,10 @@ export function buildReport(
       status: 'INFO',
       detail: 'no anchor entries and no anchor targets configured',
     });
-  sections.push({
+  return {
     id: 'anchors',
     title: 'Checkpoints and anchors',
     table: { header: ['anchor', 'chain', 'state', 'slot / block', 'tx', 'explorer', 'at'], rows: anchorRows },
     checks: cpChecks,
-  });
-
-  const all = sections.flatMap((s) => s.checks);
-  const count = (st: Status) => all.filter((c) => c.status === st).length;
-  // Gaps: every FAIL above, and the mutating kinds never recorded, in one list (not counted twice).
-  sections.push({
-    id: 'gaps',
-    title: 'Gaps',
-    checks: [
-      ...all.filter((c) => c.status === 'FAIL'),
-      ...all.filter((c) => c.check === 'mutating kinds recorded'),
-    ],
-  });
-  return {
-    format: 'gavel.compliance/v1',
-    generated_at: o.now.toISOString(),
-    ledger: { path: f.ledgerPath, entries: f.entries, head: f.head, first: f.first, last: f.last },
-    summary: { pass: count('PASS'), fail: count('FAIL'), info: count('INFO'), ok: count('FAIL') === 0 },
-    sections,
   };
 }

@@ -4,10 +4,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectLedgerFormat, parseSignerKey, type VerifierKey } from '../../chain/index.js';
-import { loadConfig } from '../../daemon/index.js';
 import { loadVerifiers } from '../audit/proofs.js';
 import { operatorSecret } from '../audit/secret.js';
-import { type ConnectOpts, connect } from '../daemon/connect.js';
+import type { ConnectOpts } from '../daemon/connect.js';
 import { UsageError } from '../errors.js';
 import { gather, loadGates } from './gather.js';
 import { toHtml, toJson, toMarkdown } from './render.js';
@@ -33,7 +32,9 @@ export async function complianceReport(o: ComplianceOptions): Promise<void> {
   const now = o.now === undefined ? new Date() : new Date(o.now);
   if (Number.isNaN(now.getTime())) throw new UsageError(`--now: expected an ISO date, got ${o.now}`);
   const configFile = o.config ?? (process.env.GAVEL_CONFIG || undefined);
-  const config = configFile === undefined ? undefined : loadConfig(configFile);
+  // The daemon part (fastify, engine glue) loads only when a config or a daemon is asked for.
+  const config =
+    configFile === undefined ? undefined : (await import('../../daemon/index.js')).loadConfig(configFile);
   const ledger = o.ledger ?? config?.ledger.path;
   if (ledger === undefined) throw new UsageError('give --ledger FILE or --config FILE');
   let defaultIntervalS = 600;
@@ -63,6 +64,7 @@ export async function complianceReport(o: ComplianceOptions): Promise<void> {
   let live: { name: string; version: string; sha256: string; gates: string[] }[] | undefined;
   let liveLedger: { path: string; size: number; head: string | null } | undefined;
   if (o.daemon !== undefined && o.daemon !== false) {
+    const { connect } = await import('../daemon/connect.js');
     const c = connect(typeof o.daemon === 'string' ? { ...o, url: o.daemon } : o);
     try {
       const st = await c.status();

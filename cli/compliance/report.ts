@@ -436,10 +436,13 @@ function anchorsSection(f: Facts, o: ReportOptions): Section {
   else {
     cpChecks.push({
       check: `checkpoint at size ${f.checkpoint.size} matches the ledger`,
-      status: f.checkpoint.matches ? 'PASS' : 'FAIL',
-      detail: f.checkpoint.matches
-        ? `${f.checkpoint.origin} root ${f.checkpoint.root}`
-        : 'the ledger no longer has this root: cut or rewritten',
+      status: f.checkpoint.matches === undefined ? 'INFO' : f.checkpoint.matches ? 'PASS' : 'FAIL',
+      detail:
+        f.checkpoint.matches === undefined
+          ? 'not compared: verification stopped before this size'
+          : f.checkpoint.matches
+            ? `${f.checkpoint.origin} root ${f.checkpoint.root}`
+            : 'the ledger no longer has this root: cut or rewritten',
     });
     cpChecks.push(
       f.checkpoint.signature === 'verified'

@@ -333,6 +333,19 @@ describe('gavel compliance report', () => {
         { status: 'FAIL', detail: 'the ledger no longer has this root: cut or rewritten' },
         { status: 'FAIL' },
       ]);
+      // The ledger cut below the checkpoint's size (it verifies on its own): the checkpoint catches it.
+      copyFileSync(`${ledger}.checkpoint`, `${copy}.checkpoint`);
+      writeFileSync(copy, `${readFileSync(ledger, 'utf8').split('\n').slice(0, 10).join('\n')}\n`);
+      j = JSON.parse(report('json', copy).stdout) as Json;
+      expect(section(j, 'verification')[0]?.status).toBe('PASS');
+      expect(section(j, 'anchors').slice(0, 2)).toMatchObject([
+        {
+          check: 'checkpoint at size 12 matches the ledger',
+          status: 'FAIL',
+          detail: 'the ledger no longer has this root: cut or rewritten',
+        },
+        { status: 'PASS' },
+      ]);
     } finally {
       dir.cleanup();
     }

@@ -76,24 +76,27 @@ export async function gather(
       try {
         for await (const e of ledger.range(0, ledger.size)) {
           read++;
-          f.times.push(Date.parse(e.timestamp));
+          const ts = Date.parse(String(e.timestamp));
+          f.times.push(Number.isNaN(ts) ? (f.times[f.times.length - 1] ?? 0) : ts);
           f.first ??= e.timestamp;
           f.last = e.timestamp;
           f.head = e.hash;
           if (e.seal !== undefined) f.verify.sealed = true;
           f.kinds.set(e.kind, (f.kinds.get(e.kind) ?? 0) + 1);
-          const p = e.payload as Record<string, unknown>;
+          // Everything below reads ledger text that a forger may have shaped: no field is trusted to
+          // have the catalogue's type (the hash chain alone does not prove who wrote it).
+          const p = obj(e.payload);
           if (e.kind === 'gate.decision') {
-            const gate = String(p.gate);
-            const v = String(p.verdict);
+            const gate = str(p.gate) ?? '(not a string)';
+            const v = str(p.verdict) ?? '(not a string)';
             let row = f.decisions.get(gate);
             if (row === undefined) {
               row = new Map();
               f.decisions.set(gate, row);
             }
             row.set(v, (row.get(v) ?? 0) + 1);
-            if (p.policy !== null && typeof p.policy === 'object') {
-              const ref = p.policy as PolicyRef;
+            const ref = policyRef(p.policy);
+            if (ref !== undefined) {
               f.observed.set(gate, ref);
               const key = `${ref.name} ${ref.sha256}`;
               let gs = decidedBy.get(key);
@@ -104,22 +107,19 @@ export async function gather(
               gs.add(gate);
             }
           } else if (e.kind === 'boot.config' && Array.isArray(p.policies)) {
-            active = (p.policies as PolicyRef[]).map((x) => ({ ...x }));
+            active = p.policies.map(policyRef).filter((x): x is PolicyRef => x !== undefined);
             for (const x of active) f.recorded.add(`${x.name} ${x.sha256}`);
           } else if (e.kind === 'policy.deployed' || e.kind === 'policy.rolledback') {
             // A deployment with no boot.config before it (a ledger cut at the front, or a foreign writer)
             // still tells which policy serves; the set is then what the deployments say.
-            active ??= [];
-            const name = String(p.name);
-            const prev = active.find((x) => x.name === name);
-            const next = {
-              name,
-              version: String(p.version ?? ''),
-              sha256: String(p.sha256 ?? ''),
-              gates: prev?.gates,
-            };
-            f.recorded.add(`${next.name} ${next.sha256}`);
-            active = [...active.filter((x) => x.name !== name), next];
+            const step = policyRef(p);
+            if (step !== undefined) {
+              active ??= [];
+              const prev = active.find((x) => x.name === step.name);
+              const next = { ...step, gates: prev?.gates };
+              f.recorded.add(`${next.name} ${next.sha256}`);
+              active = [...active.filter((x) => x.name !== step.name), next];
+            }
           } else if (e.kind.startsWith('anchor.')) foldAnchor(f, e);
         }
       } catch (err) {
@@ -216,25 +216,40 @@ function unreadable(error: string): Facts['checkpoint'] {
 }
 
 function foldAnchor(f: Facts, e: Entry): void {
-  const p = e.payload as Record<string, unknown>;
+  const p = obj(e.payload);
   f.anchorSeqs.add(e.seq);
-  const target = String(p.target);
+  const target = str(p.target) ?? '(no target)';
   let a = f.anchors.get(target);
   if (a === undefined) {
-    a = { target, chain: String(p.chain), network: String(p.network), states: new Map() };
+    a = { target, chain: str(p.chain) ?? '?', network: str(p.network) ?? '?', states: new Map() };
     f.anchors.set(target, a);
   }
-  const id = String(p.anchor_id);
-  const cp = p.checkpoint as { size?: number } | undefined;
+  const id = str(p.anchor_id) ?? `${target}/?`;
+  const size = obj(p.checkpoint).size;
   const prev = a.states.get(id);
   a.states.set(id, {
     state: e.kind.slice('anchor.'.length),
-    size: cp?.size ?? prev?.size ?? 0,
-    tx: typeof p.tx === 'string' ? p.tx : prev?.tx,
+    size: typeof size === 'number' ? size : (prev?.size ?? 0),
+    tx: str(p.tx) ?? prev?.tx,
     slot: typeof p.slot === 'number' ? p.slot : prev?.slot,
-    explorer: typeof p.explorer === 'string' ? p.explorer : prev?.explorer,
-    at: e.timestamp,
-    since: prev?.since ?? e.timestamp,
-    reason: typeof p.reason === 'string' ? p.reason : undefined,
+    explorer: str(p.explorer) ?? prev?.explorer,
+    at: String(e.timestamp),
+    since: prev?.since ?? String(e.timestamp),
+    reason: str(p.reason),
   });
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/** A policy reference ({name, version, sha256, gates?}) from ledger text, or undefined without a name. */
+function policyRef(v: unknown): PolicyRef | undefined {
+  const o = obj(v);
+  const name = str(o.name);
+  if (name === undefined) return undefined;
+  const gates = Array.isArray(o.gates)
+    ? o.gates.filter((g): g is string => typeof g === 'string')
+    : undefined;
+  return { name, version: str(o.version) ?? '', sha256: str(o.sha256) ?? '', ...(gates ? { gates } : {}) };
 }

@@ -296,6 +296,48 @@ describe('gavel compliance report', () => {
     ]);
   });
 
+  it('payloads of the wrong shape (a forger re-chaining without the secret) do not crash the report', () => {
+    const bad = path.join(t.dir, 'odd-payloads.jsonl');
+    const entries = readFileSync(ledger, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const odd: Record<string, unknown> = {
+      'boot.config': { policies: [{ name: 5, sha256: null, gates: 'tool.execute' }, null, 'x'] },
+      'gate.decision': { gate: { x: 1 }, verdict: ['deny'], policy: { sha256: 7 } },
+      'policy.deployed': { name: null, version: 1 },
+      'anchor.finalized': {
+        target: {},
+        anchor_id: 3,
+        checkpoint: 'x',
+        tx: 5,
+        slot: '9',
+        explorer: 'javascript:1',
+      },
+      'anchor.submitted': null,
+    };
+    let prev = '0'.repeat(64);
+    for (const e of entries) {
+      if ((e.kind as string) in odd) e.payload = odd[e.kind as string];
+      e.previous_hash = prev;
+      delete e.hash;
+      e.hash = entryHash(e);
+      prev = e.hash as string;
+    }
+    writeFileSync(bad, `${entries.map((e) => canonicalJson(e)).join('\n')}\n`);
+    for (const format of ['md', 'html', 'json']) {
+      const r = gavel([...base(bad), '--format', format]);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toBe('');
+    }
+    // With the secret, the forgery is named.
+    const j = JSON.parse(report('json', bad).stdout) as Json;
+    expect(section(j, 'verification')[1]).toMatchObject({
+      status: 'FAIL',
+      detail: expect.stringMatching(/\(entry 0\)$/),
+    });
+  });
+
   it('a garbage line in the middle is a FAIL naming the entry, not a crash', () => {
     const bad = path.join(t.dir, 'garbage.jsonl');
     const lines = readFileSync(ledger, 'utf8').split('\n');

@@ -135,29 +135,46 @@ class SequentialPass {
   }
 }
 
-/** Reads whole-line chunks of the file in order. */
+/**
+ * Reads whole-line chunks of the file in order. The next read is issued before a chunk is handed out,
+ * so the disk (or page cache) read overlaps the checking of the chunk before it.
+ */
 async function* chunks(path: string, chunkBytes: number): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r');
+  const readNext = async (): Promise<{ raw: Uint8Array; bytesRead: number }> => {
+    const raw = new Uint8Array(chunkBytes);
+    const { bytesRead } = await fh.read(raw, 0, chunkBytes, null);
+    return { raw, bytesRead };
+  };
+  let pending: Promise<{ raw: Uint8Array; bytesRead: number }> | undefined;
   try {
     let carry: Uint8Array = new Uint8Array(0);
-    for (;;) {
-      const buf = new Uint8Array(carry.length + chunkBytes);
-      buf.set(carry, 0);
-      const { bytesRead } = await fh.read(buf, carry.length, chunkBytes, null);
-      const filled = carry.length + bytesRead;
+    pending = readNext();
+    while (pending !== undefined) {
+      const got: { raw: Uint8Array; bytesRead: number } = await pending;
+      const { raw, bytesRead } = got;
+      pending = bytesRead > 0 ? readNext() : undefined;
       if (bytesRead === 0) {
-        if (filled > 0) yield buf.subarray(0, filled);
+        if (carry.length > 0) yield carry;
         return;
       }
+      let buf = raw;
+      if (carry.length > 0) {
+        buf = new Uint8Array(carry.length + bytesRead);
+        buf.set(carry, 0);
+        buf.set(raw.subarray(0, bytesRead), carry.length);
+      }
+      const filled = carry.length + bytesRead;
       const cut = wholeLines(buf, filled);
       if (cut === 0) {
-        carry = buf.subarray(0, filled);
+        carry = buf.slice(0, filled);
         continue;
       }
       carry = buf.slice(cut, filled);
       yield buf.subarray(0, cut);
     }
   } finally {
+    await pending?.catch(() => {});
     await fh.close();
   }
 }

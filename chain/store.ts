@@ -6,16 +6,9 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  canonicalForms,
-  type Entry,
-  type EntryInput,
-  EntryText,
-  normalizeInput,
-  type Seal,
-} from './entry.js';
+import { canonicalForms, type Entry, type EntryInput, EntryText, normalizeInput } from './entry.js';
 import { ChainError } from './errors.js';
-import { sha256Hex, ZERO_HASH } from './hash.js';
+import { HmacSha256, sha256Hex, ZERO_HASH } from './hash.js';
 import { canonicalJson } from './jcs.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
@@ -83,6 +76,7 @@ interface TailScan {
 }
 
 const READ_CHUNK = 1 << 20;
+const MAX_KEPT_BUFFER = 16 << 20;
 
 export class Ledger {
   private queue: Pending[] = [];
@@ -93,6 +87,9 @@ export class Ledger {
   private closed = false;
   private sealState: SealKeyState | undefined;
   private entriesInEpoch = 0;
+  /** Where a batch's lines are built (reused: a commit's write completes before the next begins). */
+  private out: Buffer | undefined;
+  private hmacState: { key: Uint8Array; hmac: HmacSha256 } | undefined;
 
   private constructor(
     readonly path: string,
@@ -303,6 +300,11 @@ export class Ledger {
     }
   }
 
+  private hmacFor(key: Uint8Array): HmacSha256 {
+    if (this.hmacState?.key !== key) this.hmacState = { key, hmac: new HmacSha256(key) };
+    return this.hmacState.hmac;
+  }
+
   private epochDue(): boolean {
     const s = this.sealState;
     if (s === undefined) return false;
@@ -315,24 +317,37 @@ export class Ledger {
     const timestamp = new Date(this.now()).toISOString();
     let prev = this.headEntry?.hash ?? ZERO_HASH;
     let seq = this.count;
-    const lines: string[] = [];
     const entries: Entry[] = [];
+    const offsets: number[] = [];
     let newSeal: SealKeyState | undefined;
     let seal = this.sealState;
+    // Lines are written straight into one buffer for the batch (see EntryText.writeLine).
+    let out = this.out ?? Buffer.allocUnsafe(1 << 20);
+    let used = 0;
+    let hmac = seal !== undefined ? this.hmacFor(seal.key) : undefined;
     const build = (body: Prepared['body'], payloadJson: string): Entry => {
       const text = new EntryText(body, payloadJson, seq, timestamp, prev);
-      let s: Seal | undefined;
-      if (seal !== undefined) s = { epoch: seal.epoch, mac: text.mac(seal.key, seal.epoch) };
-      const hash = sha256Hex(text.hashInput(s));
-      lines.push(text.line(s, hash));
+      const room = text.maxBytes();
+      if (out.length - used < room) {
+        const bigger = Buffer.allocUnsafe(Math.max(2 * out.length, used + room));
+        out.copy(bigger, 0, 0, used);
+        out = bigger;
+      }
+      const w = text.writeLine(
+        out,
+        used,
+        seal !== undefined && hmac !== undefined ? { epoch: seal.epoch, hmac } : undefined,
+      );
+      offsets.push(this.fileSize + used);
+      used = w.end;
       // The normalized body is ours alone: complete it in place rather than copy it.
       const e = body as Entry;
       e.seq = seq;
       e.timestamp = timestamp;
       e.previous_hash = prev;
-      if (s !== undefined) e.seal = s;
-      e.hash = hash;
-      prev = hash;
+      if (seal !== undefined) e.seal = { epoch: seal.epoch, mac: w.mac as string };
+      e.hash = w.hash;
+      prev = w.hash;
       seq++;
       return e;
     };
@@ -342,6 +357,7 @@ export class Ledger {
       newSeal = { epoch: seal.epoch + 1, key: nextKey(seal.key), since: this.now() };
       const previous = seal.epoch;
       seal = newSeal;
+      hmac = this.hmacFor(newSeal.key);
       const body = normalizeInput({
         kind: 'seal.epoch',
         action: 'seal.epoch',
@@ -353,14 +369,10 @@ export class Ledger {
       entries.push(build(body, canonicalJson(body.payload)));
     }
     for (const p of batch) for (const it of p.items) entries.push(build(it.body, it.payloadJson));
+    // Keep a buffer of ordinary size for the next batch; a huge one goes with this batch.
+    this.out = out.length <= MAX_KEPT_BUFFER ? out : this.out;
 
-    const offsets: number[] = [];
-    let at = this.fileSize;
-    for (const l of lines) {
-      offsets.push(at);
-      at += Buffer.byteLength(l, 'utf8') + 1;
-    }
-    const buf = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    const buf = out.subarray(0, used);
     let done = 0;
     while (done < buf.length) {
       const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, this.fileSize + done);

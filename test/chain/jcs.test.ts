@@ -93,4 +93,19 @@ describe('RFC 8785 canonical JSON', () => {
       expect(canonicalJson(v)).toBe(canonicalize(v));
     }
   });
+
+  it('objects that share a first member name but not their shape are each written in their own order', () => {
+    // Member plans are cached by the first name: the same first name with other names, other orders,
+    // other counts, skipped (undefined) members and index-like names must never reuse a wrong plan.
+    const { rnd, value } = randomJson(7);
+    const names = ['a', 'b', 'z', '10', '9', 'é', 'A', 'aa'];
+    for (let i = 0; i < 3000; i++) {
+      const o: Record<string, unknown> = { first: 1 };
+      for (const n of names) if (rnd() < 0.5) o[n] = rnd() < 0.1 ? undefined : value(2);
+      expect(canonicalJson(o)).toBe(canonicalize(o));
+      expect(canonicalJson([o, { ...o }, o])).toBe(canonicalize([o, { ...o }, o]));
+    }
+    const toJson = { first: 1, toJSON: () => ({ z: 1, first: 2 }) };
+    expect(canonicalJson({ x: toJson })).toBe('{"x":{"first":2,"z":1}}');
+  });
 });

@@ -9,9 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalObjectBytes, newTopSpans, TOP } from '../../chain/canonical-bytes.js';
 import { canonicalMembers } from '../../chain/canonical-line.js';
+import { canonicalForms } from '../../chain/entry.js';
 import { HmacSha256 } from '../../chain/hash.js';
 import { canonicalJson, Ledger, sha256Hex } from '../../chain/index.js';
-import { initialKey } from '../../chain/seal.js';
+import { EpochKeys, initialKey } from '../../chain/seal.js';
 import { checkChunk } from '../../chain/verify-chunk.js';
 import { randomJson } from '../helpers/random-json.js';
 import { tempDir } from '../helpers/run.js';
@@ -215,6 +216,22 @@ describe('verify byte path', () => {
       const b = Buffer.from(`{"a":${tok}}`);
       const isCanonical = /^-?(0|[1-9]\d*)(\.\d+)?(e[+-]?\d+)?$/.test(tok) && String(Number(tok)) === tok;
       expect(canonicalObjectBytes(b, 0, b.length, top), tok).toBe(isCanonical);
+    }
+  });
+
+  it('the store writes each line as the canonical text of its entry, hashed and sealed by the reference rules', () => {
+    const keys = new EpochKeys(SECRET);
+    for (const line of lines) {
+      const e = JSON.parse(line) as E;
+      expect(canonicalJson(e)).toBe(line);
+      const { hashInput, macInput } = canonicalForms(e);
+      expect(sha256Hex(hashInput)).toBe(e.hash);
+      const seal = e.seal as { epoch: number; mac: string };
+      expect(
+        createHmac('sha256', keys.at(seal.epoch))
+          .update(macInput as string, 'utf8')
+          .digest('hex'),
+      ).toBe(seal.mac);
     }
   });
 

@@ -109,5 +109,11 @@ function write(v: unknown): string {
 
 /** The RFC 8785 canonical JSON text of `value`. Throws ChainError BAD_ENTRY for non-JSON data. */
 export function canonicalJson(value: unknown): string {
-  return write(value);
+  const text = write(value);
+  // `write` builds a rope of many small pieces. Reading a character makes V8 flatten it into one
+  // string now: a payload's text waits in the append queue until its batch is committed, and a
+  // queue of ropes (tens of objects each) made young-generation GC copy far more: 20k concurrent
+  // gate-decision appends went from ~67k to ~90k entries/s with this alone.
+  text.charCodeAt(0);
+  return text;
 }

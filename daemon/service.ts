@@ -166,9 +166,11 @@ export class GateService {
     };
   }
 
-  private answer(req: GateRequest, d: Decision, e: Entry): Answer {
-    this.metrics.decisions.inc({ gate: req.gate, verdict: d.verdict });
-    this.metrics.fuel.inc({ gate: req.gate }, d.fuel);
+  private answer(req: GateRequest, d: Decision, e: Entry, count = true): Answer {
+    if (count) {
+      this.metrics.decisions.inc({ gate: req.gate, verdict: d.verdict });
+      this.metrics.fuel.inc({ gate: req.gate }, d.fuel);
+    }
     return {
       gate: req.gate,
       verdict: d.verdict,
@@ -197,8 +199,27 @@ export class GateService {
       const es = await this.write(
         reqs.map((r, i) => this.decisionEntry(r, ds[i] as Decision, items[i]?.session_hash)),
       );
-      return reqs.map((r, i) => this.answer(r, ds[i] as Decision, es[i] as Entry));
+      this.countBatch(reqs, ds);
+      return reqs.map((r, i) => this.answer(r, ds[i] as Decision, es[i] as Entry, false));
     });
+  }
+
+  /** Metrics of a batch, one counter update per gate and verdict (a label lookup per decision cost
+   *  more than the rest of the answer). */
+  private countBatch(reqs: GateRequest[], ds: Decision[]): void {
+    const verdicts = new Map<string, { gate: string; verdict: string; n: number }>();
+    const fuel = new Map<string, number>();
+    for (let i = 0; i < reqs.length; i++) {
+      const gate = (reqs[i] as GateRequest).gate;
+      const d = ds[i] as Decision;
+      const key = `${gate}\u0000${d.verdict}`;
+      const v = verdicts.get(key);
+      if (v === undefined) verdicts.set(key, { gate, verdict: d.verdict, n: 1 });
+      else v.n++;
+      fuel.set(gate, (fuel.get(gate) ?? 0) + d.fuel);
+    }
+    for (const v of verdicts.values()) this.metrics.decisions.inc({ gate: v.gate, verdict: v.verdict }, v.n);
+    for (const [gate, f] of fuel) this.metrics.fuel.inc({ gate }, f);
   }
 
   private eventEntry(id: Identity, b: EventBody): EntryInput {

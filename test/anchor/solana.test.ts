@@ -30,11 +30,14 @@ async function validator(o: Parameters<typeof startSolanaRpc>[0] = {}) {
   return s;
 }
 
+// Funded by an airdrop, confirmed by polling (no WebSocket: web3.js's confirmTransaction leaves a
+// status request running that would fail unhandled when a later step takes the server down).
 async function funded(s: SolanaRpcServer): Promise<Keypair> {
-  const c = new Connection(s.url, { commitment: 'confirmed', wsEndpoint: s.wsUrl });
+  const c = new Connection(s.url, 'confirmed');
   const kp = Keypair.generate();
   const sig = await c.requestAirdrop(kp.publicKey, LAMPORTS_PER_SOL);
-  await c.confirmTransaction({ signature: sig, ...(await c.getLatestBlockhash()) });
+  while ((await c.getSignatureStatuses([sig])).value[0]?.confirmationStatus === undefined)
+    await new Promise((r) => setTimeout(r, 20));
   return kp;
 }
 

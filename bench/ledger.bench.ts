@@ -2,7 +2,7 @@
 // 1,000,000-entry ledger on one core with memory kept flat, `audit recent` on that ledger, and the
 // cold start of `gavel audit log` beside a python3 process doing the MO§ES log work.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +142,32 @@ async function verifyOneCore(file: string): Promise<{ rate: number; rssGrowthMiB
   return { rate: median(rates), rssGrowthMiB: rssGrowth };
 }
 
+/** The first `n` lines of `file`, as a ledger of its own (for the python3 peer, which loads a whole
+ *  ledger into memory and could not hold the 1M-entry one). */
+function prefixLedger(file: string, n: number, out: string): void {
+  const fd = openSync(file, 'r');
+  const chunk = Buffer.alloc(1 << 20);
+  const parts: Buffer[] = [];
+  let lines = 0;
+  try {
+    for (let pos = 0; lines < n; ) {
+      const got = readSync(fd, chunk, 0, chunk.length, pos);
+      if (got === 0) break;
+      let end = 0;
+      for (let i = 0; i < got && lines < n; i++) {
+        if (chunk[i] !== 0x0a) continue;
+        lines++;
+        end = i + 1;
+      }
+      parts.push(Buffer.from(chunk.subarray(0, lines < n ? got : end)));
+      pos += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  writeFileSync(out, Buffer.concat(parts));
+}
+
 function wallMs(cmd: string, args: string[], runs: number, env: NodeJS.ProcessEnv = process.env): number {
   const times: number[] = [];
   for (let i = 0; i < runs + 1; i++) {
@@ -174,6 +200,12 @@ export async function run(): Promise<BenchResult[]> {
     const single = await oneAtATime(dir);
     const big = await bigLedger(dir);
     const v = await verifyOneCore(big);
+    // Peer: the MO§ES reference verifier (python3: json.loads, json.dumps(sort_keys), sha256, links) on
+    // the first 100,000 entries of the same ledger; it checks no seals, so the ratio flatters it.
+    const PEER_N = Math.min(BIG, 100_000);
+    const prefix = path.join(dir, 'prefix.jsonl');
+    prefixLedger(big, PEER_N, prefix);
+    const pyVerify = PEER_N / (wallMs('python3', [MOSES_REF, 'verify', prefix], 1) / 1000);
     const recent = wallMs(process.execPath, [GAVEL, 'audit', 'recent', '--ledger', big, '--n', '10'], 5);
     const env = { ...process.env, GAVEL_OPERATOR_SECRET: '', MOSES_OPERATOR_SECRET: '' };
     const gavelLog = wallMs(
@@ -218,6 +250,8 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'entries/s',
         target: '>= 150000',
         pass: v.rate >= 150_000,
+        peers: { 'python3 MO§ES verify, hashes+links only': pyVerify },
+        notes: `median of 3; the peer ran on the first ${PEER_N.toLocaleString('en-US')} entries`,
       },
       {
         name: 'verify RSS growth over the run (flat in ledger size)',

@@ -31,6 +31,7 @@ export {
   type TargetStatus,
 } from './service.js';
 export {
+  loadSolanaKeypair,
   MEMO_PROGRAM_ID,
   SOLANA_NETWORKS,
   type SolanaNetwork,

@@ -15,6 +15,7 @@ import { EngineError } from './errors.js';
 export const INSTRUMENTER = { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' } as const;
 /** Engine-wide memory cap in 64 KiB pages (16 MiB) on top of the manifest's maxMemoryPages. */
 export const MEMORY_CAP_PAGES = 256;
+const INLINE_MAX_SIZE = 48;
 
 export interface CoreFacts {
   imports: string[];
@@ -276,7 +277,9 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
     fn('gavel$hi', [], i32, m.global.get(HI, i32));
 
     // Inline the hooks (size-bounded inlining; fuel was already placed, so counts do not change).
-    binaryen.setAlwaysInlineMaxSize(24);
+    // 48 is the smallest bound that takes in the two-range store hook (~40 nodes): called, it cost
+    // the constitution a third of its evaluation time (2.96 -> 1.94 us a decision, same fuel).
+    binaryen.setAlwaysInlineMaxSize(INLINE_MAX_SIZE);
     binaryen.setOptimizeLevel(2);
     binaryen.setShrinkLevel(0);
     m.runPasses(['inlining-optimizing']);
@@ -300,7 +303,7 @@ export function optimizeOnly(core: Uint8Array): Uint8Array {
   const m = binaryen.readBinary(core);
   try {
     m.setFeatures(binaryen.Features.All);
-    binaryen.setAlwaysInlineMaxSize(24);
+    binaryen.setAlwaysInlineMaxSize(INLINE_MAX_SIZE);
     binaryen.setOptimizeLevel(2);
     m.runPasses(['inlining-optimizing']);
     return m.emitBinary();

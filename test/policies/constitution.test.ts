@@ -117,6 +117,91 @@ describe('the default constitution', () => {
       'unknown gate nope',
     );
   });
+
+  // Reasons are written as UTF-8 in place (SDK Text) and constants built at instantiation: every
+  // path's exact text, and the number format (3 decimals, trailing zeros dropped) at its edges.
+  it('writes every kind of reason exactly', () => {
+    const r = (
+      gate: string,
+      posture: string,
+      effect: Record<string, number>,
+      mode = 'high-integrity',
+      env = 'development',
+    ) =>
+      evaluate({ actor: 'a', role: 'primary', mode, environment: env, context: {}, gate, posture, effect });
+    const cases: [ReturnType<typeof r>, string, string, string][] = [
+      [
+        r('tool.execute', 'defense', { risk: 0.1 }),
+        'escalate',
+        'posture.defense.outbound',
+        'DEFENSE posture: tool.execute is outbound',
+      ],
+      [
+        r('agent.kill', 'defense', { risk: 0.1 }),
+        'escalate',
+        'posture.defense.destructive',
+        'DEFENSE posture: agent.kill is destructive',
+      ],
+      [
+        r('agent.elevate', 'defense', { risk: 0.1 }),
+        'escalate',
+        'posture.defense.elevating',
+        'DEFENSE posture: agent.elevate elevates authority',
+      ],
+      [
+        r('assess.run', 'defense', { risk: 0.1 }),
+        'permit',
+        'permit.within_thresholds',
+        'assess.run: every dimension within its threshold',
+      ],
+      [
+        r('assess.run', 'offense', { risk: 0.1 }),
+        'permit-with-warning',
+        'posture.offense.logged',
+        'assess.run: within thresholds (OFFENSE posture: logged)',
+      ],
+      [
+        r('tool.sign', 'scout', {}),
+        'deny',
+        'posture.scout.mutating',
+        'SCOUT posture is read-only: tool.sign mutates state',
+      ],
+      [
+        r('assess.run', 'defense', { privacy: 0.8125 }),
+        'escalate',
+        'threshold.privacy',
+        'assess.run: privacy 0.813 over its threshold 0.7',
+      ],
+      [
+        r('assess.run', 'offense', { novelty: 1 }),
+        'permit-with-warning',
+        'posture.offense.override',
+        'assess.run: novelty 1 over its threshold 0.8 (OFFENSE posture: permitted, logged)',
+      ],
+      [
+        r('assess.run', 'defense', { risk: 0.6, fairness: 0.6, privacy: 0.6, novelty: 0.6, security: 0.6 }),
+        'escalate',
+        'threshold.l2',
+        'assess.run: L2 score 1.342 over its threshold 1.2',
+      ],
+      [
+        r('assess.run', 'defense', { risk: 0.7 }, 'high-integrity', 'staging'),
+        'escalate',
+        'threshold.risk',
+        'assess.run: risk 0.7 over its threshold 0.525',
+      ],
+      [
+        r('assess.run', 'defense', { risk: 0.65 }, 'self-growth', 'staging'),
+        'escalate',
+        'threshold.risk',
+        'assess.run: risk 0.65 over its threshold 0.473',
+      ],
+    ];
+    for (const [d, verdict, rule, reason] of cases) {
+      expect(d).toMatchObject({ verdict, rule });
+      expect(d.reason).toBe(reason);
+    }
+  });
 });
 
 describe('the context-rules example', () => {
@@ -148,6 +233,13 @@ describe('the context-rules example', () => {
     expect(r('tool.execute', {})).toMatchObject({ verdict: 'deny', rule: 'context.tool.missing' });
     expect(r('tool.execute', { tool: 'search', tenant: 'a', resource_tenant: 'b' })).toMatchObject({
       verdict: 'deny',
+      rule: 'context.tenant.mismatch',
+    });
+    // A reason longer than a Text's first buffer, with non-ASCII text in it (SDK fallbacks).
+    const long = `Zürich-Ωmega-🦀-${'x'.repeat(150)}`;
+    expect(r('tool.execute', { tool: 'search', tenant: long, resource_tenant: 'bé' })).toEqual({
+      verdict: 'deny',
+      reason: `tenant ${long} may not act on a resource of tenant bé`,
       rule: 'context.tenant.mismatch',
     });
     expect(r('tool.execute', { tool: 'search', hour: '23' })).toMatchObject({

@@ -2,7 +2,7 @@
 // gates.json, compiled into table.ts). Order of rules: unknown gate, posture, mode -> effect defaults
 // and range -> SCOUT on mutating gates -> per-dimension thresholds, then the L2 norm -> DEFENSE on
 // outbound/destructive/elevating gates -> OFFENSE permits with a warning.
-import { cabi_realloc, Decision, deny, escalate, handle, num, permit, Request, warn } from '../../sdk/index';
+import { cabi_realloc, Decision, decision, deny, handle, Request, Text, text, Verdict } from '../../sdk/index';
 import {
   DEFAULTS,
   DIMENSION_NAMES,
@@ -24,6 +24,36 @@ const MUTATING: u8 = 1;
 const OUTBOUND: u8 = 2;
 const DESTRUCTIVE: u8 = 4;
 const ELEVATING: u8 = 8;
+
+// Every reason that does not depend on the request's numbers, built once at instantiation (the
+// engine snapshots memory after start, so these cost nothing per evaluation).
+function perGate(prefix: string, suffix: string): Text[] {
+  const out = new Array<Text>(GATE_NAMES.length);
+  for (let g = 0; g < GATE_NAMES.length; g++) unchecked((out[g] = text(prefix + unchecked(GATE_NAMES[g]) + suffix)));
+  return out;
+}
+const GATE_PREFIX = perGate('', ': ');
+const PERMIT_WHY = perGate('', ': every dimension within its threshold');
+const OFFENSE_WHY = perGate('', ': within thresholds (OFFENSE posture: logged)');
+const SCOUT_WHY = perGate('SCOUT posture is read-only: ', ' mutates state');
+const OUTBOUND_WHY = perGate('DEFENSE posture: ', ' is outbound');
+const DESTRUCTIVE_WHY = perGate('DEFENSE posture: ', ' is destructive');
+const ELEVATING_WHY = perGate('DEFENSE posture: ', ' elevates authority');
+const THRESHOLD_RULE: Text[] = [
+  text('threshold.risk'),
+  text('threshold.fairness'),
+  text('threshold.privacy'),
+  text('threshold.novelty'),
+  text('threshold.security'),
+];
+const L2_RULE = text('threshold.l2');
+const PERMIT_RULE = text('permit.within_thresholds');
+const OFFENSE_RULE = text('posture.offense.logged');
+const OVERRIDE_RULE = text('posture.offense.override');
+const SCOUT_RULE = text('posture.scout.mutating');
+const OUTBOUND_RULE = text('posture.defense.outbound');
+const DESTRUCTIVE_RULE = text('posture.defense.destructive');
+const ELEVATING_RULE = text('posture.defense.elevating');
 
 function indexOf(req: Request, field: i32, names: string[]): i32 {
   for (let i = 0; i < names.length; i++) if (req.fieldIs(field, unchecked(names[i]))) return i;
@@ -50,9 +80,7 @@ function decide(req: Request): Decision {
     unchecked((v[i] = x));
   }
   const flags = unchecked(FLAGS[g]);
-  const gate = unchecked(GATE_NAMES[g]);
-  if (scout && (flags & MUTATING) != 0)
-    return deny('SCOUT posture is read-only: ' + gate + ' mutates state', 'posture.scout.mutating');
+  if (scout && (flags & MUTATING) != 0) return decision(Verdict.Deny, unchecked(SCOUT_WHY[g]), SCOUT_RULE);
 
   let over: i32 = -1;
   let limit: f64 = 0;
@@ -63,33 +91,39 @@ function decide(req: Request): Decision {
       limit = t;
     }
   }
-  let rule = '';
-  let why = '';
+  // Over a threshold: "<gate>: <dimension> <value> over its threshold <limit>" (or the L2 score).
+  let why: Text | null = null;
+  let rule: Text = L2_RULE;
   if (over >= 0) {
-    rule = 'threshold.' + unchecked(DIMENSION_NAMES[over]);
-    why = unchecked(DIMENSION_NAMES[over]) + ' ' + num(unchecked(v[over])) + ' over its threshold ' + num(limit);
+    rule = unchecked(THRESHOLD_RULE[over]);
+    why = new Text()
+      .append(unchecked(GATE_PREFIX[g]))
+      .add(unchecked(DIMENSION_NAMES[over]))
+      .add(' ')
+      .num(unchecked(v[over]))
+      .add(' over its threshold ')
+      .num(limit);
   } else {
     let sq: f64 = 0;
     for (let i = 0; i < 5; i++) sq += unchecked(v[i]) * unchecked(v[i]);
     const l2 = Math.sqrt(sq);
     const t = unchecked(L2[g]) * mul;
-    if (l2 > t) {
-      rule = 'threshold.l2';
-      why = 'L2 score ' + num(l2) + ' over its threshold ' + num(t);
-    }
+    if (l2 > t)
+      why = new Text().append(unchecked(GATE_PREFIX[g])).add('L2 score ').num(l2).add(' over its threshold ').num(t);
   }
-  if (rule.length > 0) {
-    if (req.fieldIs(3, 'high-security') || unchecked(OVER_DENY[g]) == 1) return deny(gate + ': ' + why, rule);
-    if (offense) return warn(gate + ': ' + why + ' (OFFENSE posture: permitted, logged)', 'posture.offense.override');
-    return escalate(gate + ': ' + why, rule);
+  if (why !== null) {
+    if (req.fieldIs(3, 'high-security') || unchecked(OVER_DENY[g]) == 1) return decision(Verdict.Deny, why, rule);
+    if (offense)
+      return decision(Verdict.PermitWithWarning, why.add(' (OFFENSE posture: permitted, logged)'), OVERRIDE_RULE);
+    return decision(Verdict.Escalate, why, rule);
   }
   if (defense) {
-    if ((flags & OUTBOUND) != 0) return escalate('DEFENSE posture: ' + gate + ' is outbound', 'posture.defense.outbound');
-    if ((flags & DESTRUCTIVE) != 0) return escalate('DEFENSE posture: ' + gate + ' is destructive', 'posture.defense.destructive');
-    if ((flags & ELEVATING) != 0) return escalate('DEFENSE posture: ' + gate + ' elevates authority', 'posture.defense.elevating');
+    if ((flags & OUTBOUND) != 0) return decision(Verdict.Escalate, unchecked(OUTBOUND_WHY[g]), OUTBOUND_RULE);
+    if ((flags & DESTRUCTIVE) != 0) return decision(Verdict.Escalate, unchecked(DESTRUCTIVE_WHY[g]), DESTRUCTIVE_RULE);
+    if ((flags & ELEVATING) != 0) return decision(Verdict.Escalate, unchecked(ELEVATING_WHY[g]), ELEVATING_RULE);
   }
-  if (offense) return warn(gate + ': within thresholds (OFFENSE posture: logged)', 'posture.offense.logged');
-  return permit(gate + ': every dimension within its threshold', 'permit.within_thresholds');
+  if (offense) return decision(Verdict.PermitWithWarning, unchecked(OFFENSE_WHY[g]), OFFENSE_RULE);
+  return decision(Verdict.Permit, unchecked(PERMIT_WHY[g]), PERMIT_RULE);
 }
 
 export function evaluate(ptr: usize): usize {

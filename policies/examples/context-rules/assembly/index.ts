@@ -4,12 +4,13 @@
 //                 context.tenant must equal context.resource_tenant when both are given.
 //                 context.hour (0-23) outside 08-18 -> escalate.
 //   mesh.connect: context.peer must be a *.internal host.
-import { cabi_realloc, Decision, deny, escalate, handle, permit, Request } from '../../../sdk/index';
+import { cabi_realloc, Decision, decision, deny, escalate, handle, permit, Request, Text, text, Verdict } from '../../../sdk/index';
 
 export { cabi_realloc };
 
 const ALLOWED: string[] = ['read_file', 'list_dir', 'search', 'summarize'];
 const REVIEW: string[] = ['deploy', 'shell', 'send_email'];
+const TENANT_MISMATCH = text('context.tenant.mismatch');
 
 function tool(req: Request): Decision {
   const t = req.context('tool');
@@ -17,7 +18,12 @@ function tool(req: Request): Decision {
   const tenant = req.context('tenant');
   const owner = req.context('resource_tenant');
   if (tenant != null && owner != null && tenant != owner)
-    return deny('tenant ' + tenant + ' may not act on a resource of tenant ' + owner, 'context.tenant.mismatch');
+    // Built as UTF-8 in place (SDK Text): tenant names may be long and need not be ASCII.
+    return decision(
+      Verdict.Deny,
+      new Text().add('tenant ').add(tenant).add(' may not act on a resource of tenant ').add(owner),
+      TENANT_MISMATCH,
+    );
   const hour = req.context('hour');
   if (hour != null) {
     const h = I32.parseInt(hour);

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspectCore } from '../engine/index.js';
 import { loadConstitution, tableSource } from './constitution.js';
-import { POLICIES } from './paths.js';
+import { POLICIES, REPO } from './paths.js';
+
+const ASCONFIG = path.join(REPO, 'asconfig.json');
 
 export const WORLD = 'gavel:policy/gate-policy@0.1.0';
 
@@ -56,18 +58,12 @@ async function compile(entry: string, maxPages: number): Promise<Uint8Array> {
   const { error } = await asc.main(
     [
       entry,
-      '--runtime',
-      'stub',
-      '--use',
-      'abort=',
-      '--initialMemory',
-      '1',
-      '--disable',
-      'bulk-memory',
+      // The compiler options every policy shares (runtime, no bulk memory, optimisation) live in
+      // asconfig.json at the project root; the memory maximum comes from each policy.json.
+      '--config',
+      ASCONFIG,
       '--maximumMemory',
       String(maxPages),
-      '-O3',
-      '--noAssert',
       '--outFile',
       'out.wasm',
     ],

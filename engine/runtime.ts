@@ -142,7 +142,7 @@ export class PolicyRuntime {
       for (let i = 0; i < 6 + 2 * nctx; i++) total += (sb[i] as Uint8Array).length;
       // One allocation for the record, the context array and every string (the guest cannot tell).
       const base = ex.gavel$begin(budget, total) >>> 0;
-      if (this.ex.memory.buffer.byteLength !== this.u8.byteLength) this.refreshViews();
+      if (this.u8.length === 0) this.refreshViews(); // grown: the old buffer is detached
       if (base % 8 !== 0 || base + total > this.u8.length) {
         clean = false;
         return engineDecision('bad_output', budget - ex.gavel$get_fuel());
@@ -199,7 +199,7 @@ export class PolicyRuntime {
   }
 
   private lift(out: number, fuel: number): RawDecision {
-    if (this.ex.memory.buffer.byteLength !== this.u8.byteLength) this.refreshViews();
+    if (this.u8.length === 0) this.refreshViews();
     const u8 = this.u8;
     if (out % 4 !== 0 || out + 20 > u8.length) return engineDecision('bad_output', fuel);
     const v = u8[out] as number;
@@ -242,7 +242,8 @@ export class PolicyRuntime {
   /** Back to the post-start state: globals via gavel$reset, memory from the snapshot. */
   private restore(clean: boolean): void {
     const ex = this.ex;
-    if (!clean || ex.memory.buffer.byteLength !== this.memBytes) {
+    // A grown memory detaches the buffer under this.u8 (length 0), or lift() already re-viewed it.
+    if (!clean || this.u8.length !== this.memBytes) {
       // A trap may leave the instance mid-operation, a grown memory cannot shrink: start afresh.
       this.instantiate();
       return;

@@ -1,6 +1,6 @@
 // Compact batch encoding between the engine and its workers: strings interned once per batch,
 // numbers in typed arrays (moved, not cloned), so a batch of 1000 costs one small structured clone.
-import { DIMENSIONS, type GateRequest } from './types.js';
+import type { GateRequest } from './types.js';
 
 export const INTS = 9; // policy, gate, actor, role, mode, posture, environment, ctxOffset, ctxCount
 
@@ -52,10 +52,21 @@ export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array):
     ints[o + 4] = id(q.mode, 3);
     ints[o + 5] = id(q.posture, 4);
     ints[o + 6] = id(q.environment, 5);
-    const e = q.effect ?? {};
-    for (let d = 0; d < 5; d++) {
-      const v = e[DIMENSIONS[d] as keyof typeof e];
-      effects[r * 5 + d] = typeof v === 'number' ? v : Number.NaN;
+    // Named reads, not e[DIMENSIONS[d]]: five keys through one keyed access site go megamorphic.
+    const e = q.effect;
+    const f = r * 5;
+    if (e === undefined || e === null) effects.fill(Number.NaN, f, f + 5);
+    else {
+      const risk = e.risk;
+      const fairness = e.fairness;
+      const privacy = e.privacy;
+      const novelty = e.novelty;
+      const security = e.security;
+      effects[f] = typeof risk === 'number' ? risk : Number.NaN;
+      effects[f + 1] = typeof fairness === 'number' ? fairness : Number.NaN;
+      effects[f + 2] = typeof privacy === 'number' ? privacy : Number.NaN;
+      effects[f + 3] = typeof novelty === 'number' ? novelty : Number.NaN;
+      effects[f + 4] = typeof security === 'number' ? security : Number.NaN;
     }
     ints[o + 7] = ctxParts.length;
     let count = 0;

@@ -75,7 +75,19 @@ function facts(m: binaryen.Module): CoreFacts {
 }
 
 /** Check a core module against the ABI and the memory cap, then inject fuel and reset hooks. */
-export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPages: number }): Instrumented {
+export function instrument(
+  core: Uint8Array,
+  opts: {
+    fuel: number;
+    maxMemoryPages: number;
+    /**
+     * Track written bytes so only those are restored (default true). Without it the runtime restores
+     * the whole memory after each call: still isolated, slower. The benchmark turns it off to
+     * measure fuel metering alone.
+     */
+    trackStores?: boolean;
+  },
+): Instrumented {
   const m = binaryen.readBinary(core);
   try {
     m.setFeatures(binaryen.Features.All);
@@ -106,7 +118,7 @@ export function instrument(core: Uint8Array, opts: { fuel: number; maxMemoryPage
     m.setFeatures(binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);
     m.runPasses(['llvm-memory-copy-fill-lowering']);
     m.setFeatures(binaryen.Features.All);
-    const tracked = !/\bmemory\.init\b/.test(m.emitText());
+    const tracked = opts.trackStores !== false && !/\bmemory\.init\b/.test(m.emitText());
     const mutables: { name: string; type: number }[] = [];
     for (let i = 0; i < m.getNumGlobals(); i++) {
       const g = binaryen.getGlobalInfo(m.getGlobalByIndex(i));

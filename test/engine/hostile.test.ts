@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import binaryen from 'binaryen';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Engine, EngineError, instrument, type LoadedPolicy, loadPolicy } from '../../engine/index.js';
+import {
+  Engine,
+  EngineError,
+  instrument,
+  type LoadedPolicy,
+  loadPolicy,
+  PolicyRuntime,
+} from '../../engine/index.js';
 import { baseRequest, policyWat, THRESHOLD_BODY, writePackage } from './fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gavel-hostile-'));
@@ -103,6 +110,26 @@ describe('hostile modules are contained', () => {
       expect(next).toMatchObject({ verdict: 'deny', reason: 'high-risk' });
     });
   }
+
+  test('without store tracking (whole-memory restore) a stateful policy is as isolated, same fuel', () => {
+    const m = binaryen.parseText((hostile['h.state'] as { wat: string }).wat);
+    const wasm = m.emitBinary();
+    m.dispose();
+    const req = { ...baseRequest, gate: 'h.state' };
+    const runs = [true, false].map((trackStores) => {
+      const i = instrument(wasm, { fuel: 100_000, maxMemoryPages: 4, trackStores });
+      expect(i.tracked).toBe(trackStores);
+      const rt = new PolicyRuntime({
+        module: new WebAssembly.Module(i.wasm),
+        fuel: 100_000,
+        tracked: i.tracked,
+        maxMemoryPages: 4,
+      });
+      return [rt.evaluate(req), rt.evaluate(req), rt.evaluate(req)];
+    });
+    expect(runs[0]?.[0]?.verdict).toBe('permit');
+    for (const d of [...(runs[0] ?? []), ...(runs[1] ?? [])]) expect(d).toEqual(runs[0]?.[0]);
+  });
 
   test('fuel is reported: exhausted budgets report the whole budget', () => {
     const d = engine.evaluateSync({ ...baseRequest, gate: 'h.loop' });

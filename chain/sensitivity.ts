@@ -66,9 +66,13 @@ const RULES: Rule[] = [
   { type: 'json-keypair', re: /\[\s*(?:\d{1,3}\s*,\s*){63}\d{1,3}\s*\]/g },
 ];
 
-/** Cheap first look: most strings contain none of these and need no further work. */
+/** Cheap first look: most strings contain none of these and need no further work. (Alternatives
+ *  with a common first letter are grouped: the same strings match, with less backtracking.) */
 const MAYBE =
-  /-----BEGIN|eyJ|sk-|_live_|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|ASIA|glpat-|AIza|npm_|hf_|\[/;
+  /-----BEGIN|eyJ|sk-|_live_|g(?:h[pousr]_|ithub_pat_|lpat-)|xox[abposr]-|A(?:KIA|SIA|Iza)|npm_|hf_|\[/;
+/** One character every MAYBE alternative holds: a single class scans a string faster than the
+ *  alternation, and most text holds none of them. */
+const MAYBE_CHAR = /[-_[JA]/;
 /** Hex and base58 keys are at least 64 characters long. */
 const LONG_TOKEN = /[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{86}/;
 /** The shortest text any rule can match (an `xoxb-` token); shorter strings need no regex at all. */
@@ -83,8 +87,20 @@ const DIGEST_FIELD =
   /(?:^|_|\.|-)(?:hash|hashes|sha256|sha|digest|root|head|tx|txid|tx_hash|signature|sig|mac|checksum|id|ids|fingerprint|commit|block_hash|blockhash|leaf|leaves|proof|path)$/i;
 const KEY_FIELD = /(?:key|secret|private|seed|priv|password|passphrase|mnemonic|token|credential)/i;
 
+/** Member names repeat from entry to entry: each is classified once (a bounded cache). */
+const digestFields = new Map<string, boolean>();
 function digestField(field: string): boolean {
-  return DIGEST_FIELD.test(field) && !KEY_FIELD.test(field);
+  let d = digestFields.get(field);
+  if (d === undefined) {
+    d = DIGEST_FIELD.test(field) && !KEY_FIELD.test(field);
+    if (digestFields.size >= 1024) digestFields.clear();
+    digestFields.set(field, d);
+  }
+  return d;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }
 
 function bytesOf(s: string | Uint8Array): Buffer {
@@ -188,17 +204,18 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
   }
 
   const minForm = secretForms.reduce((m, f) => Math.min(m, f.length), Number.POSITIVE_INFINITY);
+  // Whether a string holds any secret form, in one regex pass instead of one search per form (the
+  // forms are literals, so this matches exactly when some form is a substring).
+  const anyForm = secretForms.length > 0 ? new RegExp(secretForms.map(escapeRegExp).join('|')) : undefined;
   /** Whether `s`, the value of member `field`, needs the full scan. A long hex or base58 run in a
    *  field named like a digest is what scanString lets through, so it is no reason to look closer
    *  (every gate decision carries its policy's sha256). */
   function suspect(s: string, field: string): boolean {
     if (s.length >= MIN_RULE_LENGTH) {
-      if (MAYBE.test(s)) return true;
-      if (s.length >= MIN_LONG_TOKEN && LONG_TOKEN.test(s) && !digestField(field)) return true;
+      if (MAYBE_CHAR.test(s) && MAYBE.test(s)) return true;
+      if (s.length >= MIN_LONG_TOKEN && !digestField(field) && LONG_TOKEN.test(s)) return true;
     }
-    if (s.length < minForm) return false;
-    for (const form of secretForms) if (s.includes(form)) return true;
-    return false;
+    return s.length >= minForm && anyForm !== undefined && anyForm.test(s);
   }
   /** First pass without any bookkeeping: is there anything to look at closely? */
   function anySuspect(v: unknown, depth: number, field: string): boolean {

@@ -105,4 +105,23 @@ describe('secret scanner', () => {
       createSecretScanner({ mode: 'refuse' }).scan({ detail: 'no operator secret configured' }),
     ).toBeDefined();
   });
+
+  it('matches secrets holding regex metacharacters literally, in every form and only literally', () => {
+    const secret = 'a.b*c+d?(e)[f]{2}|g^h$i\\j/k-l';
+    const s = createSecretScanner({ mode: 'refuse', operatorSecret: secret });
+    const forms = [
+      secret,
+      Buffer.from(secret).toString('hex'),
+      Buffer.from(`x${secret}`).toString('base64'),
+      encodeURIComponent(secret),
+      [...secret].reverse().join(''),
+    ];
+    for (const form of forms) {
+      expect(() => s.scan({ detail: `see ${form} here` }), form).toThrow(/operator secret/);
+      expect(() => s.scan({ payload: { sha256: form } }), form).toThrow(/operator secret/);
+    }
+    // What the unescaped pattern would match, but the secret is not there.
+    const clean = { detail: 'aXbbbcccdd(e)f{2}|g^h$i\\j/k-l', payload: { note: 'a.b*c+d?(e)[f]{2}|g^h$i' } };
+    expect(s.scan(clean)).toBe(clean);
+  });
 });

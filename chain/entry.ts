@@ -4,10 +4,9 @@
 // Lines are written in canonical form themselves (members in JCS order, `hash` included), so a
 // line is byte-for-byte the canonical text plus its hash, and readers that re-canonicalize (Python's
 // json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False)) get the same bytes.
-import { createHmac } from 'node:crypto';
 import { ChainError } from './errors.js';
 import { type HmacSha256, sha256Hex } from './hash.js';
-import { canonicalJson, canonicalString } from './jcs.js';
+import { type ByteSink, canonicalJson, putAscii, putString, writeCanonical } from './jcs.js';
 
 export interface EntryInput {
   kind: string;
@@ -121,85 +120,129 @@ export function normalizeInput(
 export type EntryBody = ReturnType<typeof normalizeInput>;
 
 /**
- * Canonical text of a new entry, assembled from its known members in JCS order (action, agent,
- * component, detail, [hash], kind, mode, outcome, payload, posture, previous_hash, role, [seal], seq,
- * session_hash, source, timestamp) without re-sorting. `payloadJson` is the payload's canonical text,
- * computed once by the caller.
+ * A new entry's canonical parts that do not depend on its place in the chain, written as UTF-8 when
+ * it is appended (stageEntry) and completed when its batch is committed (writeStagedLine). Members
+ * are in JCS order (action, agent, component, detail, [hash], kind, mode, outcome, payload, posture,
+ * previous_hash, role, [seal], seq, session_hash, source, timestamp), so the parts are, in `buf`:
+ *   [at, b): `{"action":…,"agent":…,"component":…,"detail":…,` then `"kind":…,"mode":…,"outcome":…,
+ *            "payload":…,"posture":…,"previous_hash":"` — the hash member goes in at `a`, between them;
+ *   [b, c): `","role":…`;
+ *   [c, d): `,"session_hash":…,"source":…,"timestamp":"`.
  */
-export class EntryText {
-  private readonly head: string;
-  private readonly middle: string;
-  private readonly tail: string;
-  constructor(body: EntryBody, payloadJson: string, seq: number, timestamp: string, previousHash: string) {
-    const q = canonicalString;
-    this.head = `{"action":${q(body.action)},"agent":${q(body.agent)},"component":${q(body.component)},"detail":${q(body.detail)},`;
-    this.middle = `"kind":${q(body.kind)},"mode":${q(body.mode)},"outcome":${q(body.outcome)},"payload":${payloadJson},"posture":${q(body.posture)},"previous_hash":${q(previousHash)},"role":${q(body.role)}`;
-    this.tail = `"seq":${seq},"session_hash":${body.session_hash === null ? 'null' : q(body.session_hash)},"source":${q(body.source)},"timestamp":${q(timestamp)}}`;
+export interface StagedEntry {
+  buf: Buffer;
+  at: number;
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+}
+
+/** Writes the staged parts of `body` into `sk` (SINK_FULL when out of room: stage again in a bigger
+ *  buffer). Throws ChainError BAD_ENTRY for text or a payload with no canonical form. */
+export function stageEntry(sk: ByteSink, body: EntryBody): StagedEntry {
+  const at = sk.pos;
+  putAscii(sk, '{"action":');
+  putString(sk, body.action);
+  putAscii(sk, ',"agent":');
+  putString(sk, body.agent);
+  putAscii(sk, ',"component":');
+  putString(sk, body.component);
+  putAscii(sk, ',"detail":');
+  putString(sk, body.detail);
+  putAscii(sk, ',');
+  const a = sk.pos;
+  putAscii(sk, '"kind":');
+  putString(sk, body.kind);
+  putAscii(sk, ',"mode":');
+  putString(sk, body.mode);
+  putAscii(sk, ',"outcome":');
+  putString(sk, body.outcome);
+  putAscii(sk, ',"payload":');
+  writeCanonical(sk, body.payload);
+  putAscii(sk, ',"posture":');
+  putString(sk, body.posture);
+  putAscii(sk, ',"previous_hash":"');
+  const b = sk.pos;
+  putAscii(sk, '","role":');
+  putString(sk, body.role);
+  const c = sk.pos;
+  putAscii(sk, ',"session_hash":');
+  if (body.session_hash === null) putAscii(sk, 'null');
+  else putString(sk, body.session_hash);
+  putAscii(sk, ',"source":');
+  putString(sk, body.source);
+  putAscii(sk, ',"timestamp":"');
+  return { buf: sk.buf, at, a, b, c, d: sk.pos };
+}
+
+/** Bytes writeStagedLine() may need at most for `s`. */
+export function stagedLineMaxBytes(s: StagedEntry): number {
+  return s.d - s.at + 512;
+}
+
+function ascii(out: Buffer, p: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[p++] = text.charCodeAt(i);
+  return p;
+}
+
+function copyBytes(src: Buffer, from: number, to: number, out: Buffer, p: number): number {
+  if (to - from > 64) return p + src.copy(out, p, from, to);
+  for (let k = from; k < to; k++) out[p++] = src[k] as number;
+  return p;
+}
+
+/**
+ * Writes the stored line of a staged entry and its newline into `out` at `at` (room:
+ * stagedLineMaxBytes), completed with its link, seq and timestamp, sealed with `hmac` under `epoch`
+ * when given; returns where it ends with the hash and MAC. `previousHash` is 64 hex digits (ours, or
+ * the checked head's) and `timestampTail` is the RFC 3339 timestamp followed by `"}`: ASCII both.
+ * The text is written once as the MAC input (the seal holding only its epoch), MACed from there,
+ * the MAC member slid in, the result — now the hash input — hashed where it lies, and the hash member
+ * slid in after the first part: no string is built and no per-entry buffer is allocated.
+ */
+export function writeStagedLine(
+  out: Buffer,
+  at: number,
+  s: StagedEntry,
+  previousHash: string,
+  seq: number,
+  timestampTail: string,
+  seal: { epoch: number; hmac: HmacSha256 } | undefined,
+): { end: number; hash: string; mac: string | undefined } {
+  const src = s.buf;
+  let p = at + src.copy(out, at, s.at, s.b);
+  const headEnd = at + (s.a - s.at);
+  p = ascii(out, p, previousHash);
+  p = copyBytes(src, s.b, s.c, out, p);
+  let sealClose = -1;
+  if (seal !== undefined) {
+    p = ascii(out, p, `,"seal":{"epoch":${seal.epoch}}`);
+    sealClose = p - 1;
   }
-  /** The HMAC input: the entry without `hash` and with a seal holding only its epoch. */
-  macInput(epoch: number): string {
-    return `${this.head}${this.middle},"seal":{"epoch":${epoch}},${this.tail}`;
+  p = ascii(out, p, `,"seq":${seq}`);
+  p = copyBytes(src, s.c, s.d, out, p);
+  p = ascii(out, p, timestampTail);
+  let mac: string | undefined;
+  if (seal !== undefined) {
+    const n = p - at;
+    out.copy(seal.hmac.messageBuffer(n), 64, at, p);
+    mac = seal.hmac.macOf(n);
+    // `,"mac":"<64 hex>"` (73 bytes) goes before the seal's closing brace.
+    out.copyWithin(sealClose + 73, sealClose, p);
+    ascii(out, ascii(out, sealClose, ',"mac":"'), mac);
+    out[sealClose + 72] = 0x22;
+    p += 73;
   }
-  /** HMAC-SHA256 of macInput(epoch) (one update of the assembled text: cheaper than several). */
-  mac(key: Uint8Array, epoch: number): string {
-    return createHmac('sha256', key).update(this.macInput(epoch), 'utf8').digest('hex');
-  }
-  private sealPart(seal: Seal | undefined): string {
-    return seal === undefined ? ',' : `,"seal":{"epoch":${seal.epoch},"mac":"${seal.mac}"},`;
-  }
-  /** The hash input: the entry without `hash`. */
-  hashInput(seal: Seal | undefined): string {
-    return `${this.head}${this.middle}${this.sealPart(seal)}${this.tail}`;
-  }
-  /** The stored line (no newline): canonical text of the whole entry, `hash` included. */
-  line(seal: Seal | undefined, hash: string): string {
-    return `${this.head}"hash":"${hash}",${this.middle}${this.sealPart(seal)}${this.tail}`;
-  }
-  /** Bytes writeLine() may need at most. */
-  maxBytes(): number {
-    return 3 * (this.head.length + this.middle.length + this.tail.length) + 256;
-  }
-  /**
-   * Writes the stored line and its newline into `out` at `at` (room: maxBytes()), sealing it with
-   * `hmac` under `epoch` when given, and returns where it ends with the hash and MAC. The same bytes
-   * as line(seal, hash) + '\n', built in place: the text is written once as the MAC input (the seal
-   * holding only its epoch), MACed from there, the MAC member slid in, the result — now the hash
-   * input — hashed where it lies, and the hash member slid in after the head. No string is built or
-   * encoded twice, and no per-entry buffer is allocated.
-   */
-  writeLine(
-    out: Buffer,
-    at: number,
-    seal: { epoch: number; hmac: HmacSha256 } | undefined,
-  ): { end: number; hash: string; mac: string | undefined } {
-    let p = at + out.write(this.head, at, 'utf8');
-    const headEnd = p;
-    p += out.write(this.middle, p, 'utf8');
-    let sealClose = -1;
-    if (seal !== undefined) {
-      p += out.write(`,"seal":{"epoch":${seal.epoch}}`, p, 'latin1');
-      sealClose = p - 1;
-    }
-    out[p++] = 0x2c;
-    p += out.write(this.tail, p, 'utf8');
-    let mac: string | undefined;
-    if (seal !== undefined) {
-      const n = p - at;
-      out.copy(seal.hmac.messageBuffer(n), 64, at, p);
-      mac = seal.hmac.macOf(n);
-      // `,"mac":"<64 hex>"` (73 bytes) goes before the seal's closing brace.
-      out.copyWithin(sealClose + 73, sealClose, p);
-      out.write(`,"mac":"${mac}"`, sealClose, 'latin1');
-      p += 73;
-    }
-    const hash = sha256Hex(new Uint8Array(out.buffer, out.byteOffset + at, p - at));
-    // `"hash":"<64 hex>",` (74 bytes) goes right after the head (members in JCS order).
-    out.copyWithin(headEnd + 74, headEnd, p);
-    out.write(`"hash":"${hash}",`, headEnd, 'latin1');
-    p += 74;
-    out[p++] = 0x0a;
-    return { end: p, hash, mac };
-  }
+  const hash = sha256Hex(new Uint8Array(out.buffer, out.byteOffset + at, p - at));
+  // `"hash":"<64 hex>",` (74 bytes) goes right after the first part (members in JCS order).
+  out.copyWithin(headEnd + 74, headEnd, p);
+  ascii(out, ascii(out, headEnd, '"hash":"'), hash);
+  out[headEnd + 72] = 0x22;
+  out[headEnd + 73] = 0x2c;
+  p += 74;
+  out[p++] = 0x0a;
+  return { end: p, hash, mac };
 }
 
 /** Hash of any parsed entry: SHA-256 of the canonical form without `hash`. */

@@ -117,3 +117,170 @@ export function canonicalJson(value: unknown): string {
   text.charCodeAt(0);
   return text;
 }
+
+// The same canonical text written straight into bytes (UTF-8), for the append path: a queued entry
+// keeps its canonical parts as bytes rather than as strings (no ropes to build and flatten, nothing
+// for the young-generation GC to copy while 20k appends wait for their commit), and the common
+// string — short, ASCII, nothing to escape — is copied a character at a time with no native call.
+// Anything else goes through canonicalString, so the bytes are always UTF-8(canonicalJson(value))
+// (test/chain/jcs.test.ts checks that differentially).
+
+/** Where writeCanonical() writes: from buf[pos], advancing pos. */
+export interface ByteSink {
+  buf: Buffer;
+  pos: number;
+}
+
+/** Thrown when a ByteSink has no room left; the caller gives it a bigger buffer and writes again. */
+export const SINK_FULL: unique symbol = Symbol('SINK_FULL');
+
+function room(sk: ByteSink, n: number): void {
+  if (sk.pos + n > sk.buf.length) throw SINK_FULL;
+}
+
+/** Bytes of text known to be ASCII (member names, literals, numbers, hex, timestamps). */
+export function putAscii(sk: ByteSink, s: string): void {
+  const n = s.length;
+  room(sk, n);
+  const b = sk.buf;
+  let p = sk.pos;
+  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+  sk.pos = p;
+}
+
+export function putBytes(sk: ByteSink, bytes: Uint8Array): void {
+  const n = bytes.length;
+  room(sk, n);
+  const b = sk.buf;
+  let p = sk.pos;
+  for (let i = 0; i < n; i++) b[p++] = bytes[i] as number;
+  sk.pos = p;
+}
+
+/** UTF-8 of canonicalString(s). */
+export function putString(sk: ByteSink, s: string): void {
+  const n = s.length;
+  // An escape-free string takes at most 3 bytes per UTF-16 unit, plus its quotes.
+  room(sk, 3 * n + 2);
+  const b = sk.buf;
+  const start = sk.pos;
+  let p = start;
+  b[p++] = 0x22;
+  if (n <= 64) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) break;
+      b[p++] = c;
+    }
+    if (i === n) {
+      b[p++] = 0x22;
+      sk.pos = p;
+      return;
+    }
+  } else if (!NEEDS_CARE.test(s)) {
+    p += b.write(s, p, 'utf8');
+    b[p++] = 0x22;
+    sk.pos = p;
+    return;
+  }
+  // Something to escape, or non-ASCII: the general form.
+  sk.pos = start;
+  putText(sk, canonicalString(s));
+}
+
+/** UTF-8 of any text. */
+function putText(sk: ByteSink, text: string): void {
+  room(sk, 3 * text.length);
+  sk.pos += sk.buf.write(text, sk.pos, 'utf8');
+}
+
+/** The UTF-8 of each plan's member names (`"name":`), made on first use. */
+const planBytes = new WeakMap<Plan, Uint8Array[]>();
+function nameBytes(plan: Plan): Uint8Array[] {
+  let nb = planBytes.get(plan);
+  if (nb === undefined) {
+    nb = plan.names.map((n) => Buffer.from(n, 'utf8'));
+    planBytes.set(plan, nb);
+  }
+  return nb;
+}
+
+/** Writes the UTF-8 of canonicalJson(value) into `sk` (throws SINK_FULL when out of room, leaving
+ *  sk.pos anywhere: the caller restarts from where it began). */
+export function writeCanonical(sk: ByteSink, v: unknown): void {
+  switch (typeof v) {
+    case 'string':
+      putString(sk, v);
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) fail(`the number ${v} has no JSON form`);
+      putAscii(sk, `${v}`);
+      return;
+    case 'boolean':
+      putAscii(sk, v ? 'true' : 'false');
+      return;
+    case 'object': {
+      if (v === null) {
+        putAscii(sk, 'null');
+        return;
+      }
+      const withJson = v as { toJSON?: () => unknown };
+      if (typeof withJson.toJSON === 'function') {
+        writeCanonical(sk, withJson.toJSON());
+        return;
+      }
+      if (Array.isArray(v)) {
+        room(sk, 1);
+        sk.buf[sk.pos++] = 0x5b;
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) {
+            room(sk, 1);
+            sk.buf[sk.pos++] = 0x2c;
+          }
+          const item: unknown = v[i];
+          if (member(item)) writeCanonical(sk, item);
+          else putAscii(sk, 'null');
+        }
+        room(sk, 1);
+        sk.buf[sk.pos++] = 0x5d;
+        return;
+      }
+      const o = v as Record<string, unknown>;
+      const plan = planFor(o);
+      const { sorted } = plan;
+      const names = nameBytes(plan);
+      room(sk, 1);
+      sk.buf[sk.pos++] = 0x7b;
+      let n = 0;
+      for (let i = 0; i < sorted.length; i++) {
+        const item = o[sorted[i] as string];
+        if (!member(item)) continue;
+        if (n++ > 0) {
+          room(sk, 1);
+          sk.buf[sk.pos++] = 0x2c;
+        }
+        putBytes(sk, names[i] as Uint8Array);
+        writeCanonical(sk, item);
+      }
+      room(sk, 1);
+      sk.buf[sk.pos++] = 0x7d;
+      return;
+    }
+    default:
+      fail(`a ${typeof v} value has no JSON form`);
+  }
+}
+
+/** The UTF-8 of canonicalJson(value), through writeCanonical (for tests and one-off use). */
+export function canonicalBytes(value: unknown): Buffer {
+  for (let size = 1024; ; size *= 4) {
+    const sk: ByteSink = { buf: Buffer.allocUnsafe(size), pos: 0 };
+    try {
+      writeCanonical(sk, value);
+      return sk.buf.subarray(0, sk.pos);
+    } catch (err) {
+      if (err !== SINK_FULL) throw err;
+    }
+  }
+}

@@ -6,10 +6,20 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalForms, type Entry, type EntryInput, EntryText, normalizeInput } from './entry.js';
+import {
+  canonicalForms,
+  type Entry,
+  type EntryBody,
+  type EntryInput,
+  normalizeInput,
+  type StagedEntry,
+  stagedLineMaxBytes,
+  stageEntry,
+  writeStagedLine,
+} from './entry.js';
 import { ChainError } from './errors.js';
 import { HmacSha256, sha256Hex, ZERO_HASH } from './hash.js';
-import { canonicalJson } from './jcs.js';
+import { type ByteSink, SINK_FULL } from './jcs.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { OffsetIndex } from './offset-index.js';
 import { EpochKeys, nextKey, readSealKey, type SealKeyState, writeSealKey } from './seal.js';
@@ -53,9 +63,9 @@ export interface LedgerOptions {
   now?: () => number;
 }
 
-interface Prepared {
-  body: ReturnType<typeof normalizeInput>;
-  payloadJson: string;
+/** A checked entry waiting for its commit: its body and its staged canonical bytes. */
+interface Prepared extends StagedEntry {
+  body: EntryBody;
 }
 
 /** One append() or appendBatch() call: its entries go into the same group commit, in order. */
@@ -77,6 +87,26 @@ interface TailScan {
 
 const READ_CHUNK = 1 << 20;
 const MAX_KEPT_BUFFER = 16 << 20;
+/** Staging buffers for queued entries' canonical bytes (a bigger one for an entry that needs it). */
+const STAGE_CHUNK = 1 << 20;
+
+/** Stages `body` in `sink`, moving to a new buffer when the current one is full. */
+function stage(sink: ByteSink, body: EntryBody): StagedEntry {
+  for (;;) {
+    const start = sink.pos;
+    try {
+      return stageEntry(sink, body);
+    } catch (err) {
+      if (err !== SINK_FULL) {
+        sink.pos = start;
+        throw err;
+      }
+      // Earlier entries keep the buffer they were staged in; this one starts afresh in a new one.
+      sink.buf = Buffer.allocUnsafe(start === 0 ? 2 * sink.buf.length : STAGE_CHUNK);
+      sink.pos = 0;
+    }
+  }
+}
 
 export class Ledger {
   private queue: Pending[] = [];
@@ -90,6 +120,8 @@ export class Ledger {
   /** Where a batch's lines are built (reused: a commit's write completes before the next begins). */
   private out: Buffer | undefined;
   private hmacState: { key: Uint8Array; hmac: HmacSha256 } | undefined;
+  /** Where queued entries' canonical bytes are staged (see stageEntry). */
+  private readonly sink: ByteSink = { buf: Buffer.allocUnsafe(STAGE_CHUNK), pos: 0 };
 
   private constructor(
     readonly path: string,
@@ -265,7 +297,8 @@ export class Ledger {
     const body = normalizeInput(input);
     this.opts.validate?.(body.kind, body.payload);
     const scanned = this.opts.scanner !== undefined ? this.opts.scanner.scan(body) : body;
-    return { body: scanned, payloadJson: canonicalJson(scanned.payload) };
+    const s = stage(this.sink, scanned);
+    return { body: scanned, buf: s.buf, at: s.at, a: s.a, b: s.b, c: s.c, d: s.d };
   }
 
   private schedule(): void {
@@ -321,21 +354,25 @@ export class Ledger {
     const offsets: number[] = [];
     let newSeal: SealKeyState | undefined;
     let seal = this.sealState;
-    // Lines are written straight into one buffer for the batch (see EntryText.writeLine).
+    // Lines are written straight into one buffer for the batch (see writeStagedLine).
     let out = this.out ?? Buffer.allocUnsafe(1 << 20);
     let used = 0;
     let hmac = seal !== undefined ? this.hmacFor(seal.key) : undefined;
-    const build = (body: Prepared['body'], payloadJson: string): Entry => {
-      const text = new EntryText(body, payloadJson, seq, timestamp, prev);
-      const room = text.maxBytes();
+    const timestampTail = `${timestamp}"}`;
+    const build = (body: EntryBody, staged: StagedEntry): Entry => {
+      const room = stagedLineMaxBytes(staged);
       if (out.length - used < room) {
         const bigger = Buffer.allocUnsafe(Math.max(2 * out.length, used + room));
         out.copy(bigger, 0, 0, used);
         out = bigger;
       }
-      const w = text.writeLine(
+      const w = writeStagedLine(
         out,
         used,
+        staged,
+        prev,
+        seq,
+        timestampTail,
         seal !== undefined && hmac !== undefined ? { epoch: seal.epoch, hmac } : undefined,
       );
       offsets.push(this.fileSize + used);
@@ -366,9 +403,14 @@ export class Ledger {
         payload: { epoch: newSeal.epoch, previous_epoch: previous },
       });
       this.opts.validate?.(body.kind, body.payload);
-      entries.push(build(body, canonicalJson(body.payload)));
+      entries.push(build(body, stage({ buf: Buffer.allocUnsafe(4096), pos: 0 }, body)));
     }
-    for (const p of batch) for (const it of p.items) entries.push(build(it.body, it.payloadJson));
+    for (const p of batch) for (const it of p.items) entries.push(build(it.body, it));
+    // The batch's staged bytes are spent: with nothing else queued, the staging buffer starts over.
+    if (this.queue.length === 0) {
+      this.sink.pos = 0;
+      if (this.sink.buf.length > MAX_KEPT_BUFFER) this.sink.buf = Buffer.allocUnsafe(STAGE_CHUNK);
+    }
     // Keep a buffer of ordinary size for the next batch; a huge one goes with this batch.
     this.out = out.length <= MAX_KEPT_BUFFER ? out : this.out;
 

@@ -2,7 +2,7 @@
 // differential run against the `canonicalize` package (by an RFC 8785 author) on random documents.
 import canonicalizeModule from 'canonicalize';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../chain/jcs.js';
+import { type ByteSink, canonicalBytes, canonicalJson, SINK_FULL, writeCanonical } from '../../chain/jcs.js';
 import { randomJson } from '../helpers/random-json.js';
 
 // canonicalize ships CommonJS (`module.exports = fn`) with an ESM-style default in its typings.
@@ -107,5 +107,72 @@ describe('RFC 8785 canonical JSON', () => {
     }
     const toJson = { first: 1, toJSON: () => ({ z: 1, first: 2 }) };
     expect(canonicalJson({ x: toJson })).toBe('{"x":{"first":2,"z":1}}');
+  });
+
+  describe('written as bytes (writeCanonical)', () => {
+    const utf8 = (v: unknown) => Buffer.from(canonicalJson(v), 'utf8');
+    const long = (rnd: () => number, str: () => string) =>
+      Array.from({ length: 10 + Math.floor(rnd() * 40) }, () => (rnd() < 0.7 ? 'plain text ' : str())).join(
+        '',
+      );
+
+    it('is the UTF-8 of canonicalJson on the RFC examples, random documents and long strings', () => {
+      const { rnd, str, value } = randomJson(99);
+      const docs: unknown[] = [
+        JSON.parse(
+          '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 1e-27], "s": "\\u20ac$\\u000F\\u000aA"}',
+        ),
+        { '\u20ac': 1, '\r': 2, '\ufb33': 3, '1': 4, '\ud83d\ude00': 5, '\u0080': 6, ö: 7, '': 8 },
+        {
+          x: { first: 1, toJSON: () => ({ z: 1, first: 2 }) },
+          u: undefined,
+          f: () => 1,
+          a: [undefined, () => 1],
+        },
+        -0,
+        'x'.repeat(65),
+        'é'.repeat(200),
+        `${'a'.repeat(70)}\u007f${'b'.repeat(3)}`,
+        `${'a'.repeat(30)}\u007f😀\u2028"\\\n`,
+      ];
+      for (let i = 0; i < 5000; i++) docs.push(value(0));
+      for (let i = 0; i < 500; i++)
+        docs.push({ k: long(rnd, str), l: [long(rnd, str), str()], [long(rnd, str)]: 1 });
+      for (const v of docs) expect(canonicalBytes(v).equals(utf8(v)), canonicalJson(v)).toBe(true);
+    });
+
+    it('refuses what canonicalJson refuses', () => {
+      for (const bad of [
+        Number.NaN,
+        { a: Number.NEGATIVE_INFINITY },
+        'x\ud800y',
+        `${'a'.repeat(80)}\udc00`,
+        { '\udc00': 1 },
+        [1n],
+        undefined,
+      ]) {
+        expect(() => canonicalBytes(bad)).toThrow(/cannot canonicalize/);
+      }
+    });
+
+    it('never writes past a full buffer: it throws SINK_FULL, or the bytes are complete', () => {
+      const { rnd, str, value } = randomJson(5);
+      for (let i = 0; i < 300; i++) {
+        const v = i % 3 === 0 ? { s: long(rnd, str), v: value(0) } : value(0);
+        const want = utf8(v);
+        for (let size = 0; size <= want.length + 2; size += 1 + Math.floor(want.length / 40)) {
+          const sk: ByteSink = { buf: Buffer.alloc(size), pos: 0 };
+          let full = false;
+          try {
+            writeCanonical(sk, v);
+          } catch (err) {
+            if (err !== SINK_FULL) throw err;
+            full = true;
+          }
+          if (!full) expect(sk.buf.subarray(0, sk.pos).equals(want)).toBe(true);
+          if (size < want.length) expect(full).toBe(true);
+        }
+      }
+    });
   });
 });

@@ -171,6 +171,46 @@ describe('seals', () => {
     expect(wrong.message).toBe('[VERIFY FAILED] Entry 1: seal invalid. State tampered.');
   });
 
+  it('writes awkward text and entries of every size exactly as their canonical form, across staging buffers', async () => {
+    // Entries are staged as bytes when appended and completed at commit: non-ASCII, escapes, long and
+    // huge text (bigger than a staging buffer), session hashes and a rotation mid-run all must come out
+    // as canonicalJson(entry), chained and sealed.
+    const l = await Ledger.open(file, { secret, sealEpochEntries: 700 });
+    const odd = ['é€😀 日本', 'quote " and \\ backslash', 'tab\tnl\n\u0001\u007f', '\u2028', 'x'.repeat(65)];
+    const inputs = Array.from({ length: 2000 }, (_, i) => ({
+      kind: `custom.k${i % 3}`,
+      agent: odd[i % odd.length] as string,
+      detail: i % 7 === 0 ? `${'long detail '.repeat(40)}${odd[i % 5]}` : `d${i}`,
+      outcome: i % 11 === 0 ? 'ok é' : 'ok',
+      session_hash: i % 2 === 0 ? null : `s${'h'.repeat(i % 90)}${odd[i % 5]}`,
+      role: odd[(i + 1) % odd.length] as string,
+      source: `src ${i}`,
+      payload: { i, text: odd[(i + 2) % odd.length], nested: { z: [1, 'two', null], a: i % 2 === 0 } },
+    }));
+    const es = await Promise.all(inputs.map((x) => l.append(x)));
+    const huge = {
+      kind: 'custom.huge',
+      detail: 'é'.repeat(700_000),
+      payload: { blob: 'b'.repeat(1_500_000) },
+    };
+    await l.appendBatch([huge, inputs[3] as (typeof inputs)[number], huge]);
+    await Promise.all(inputs.slice(0, 300).map((x) => l.append(x)));
+    await l.close();
+    expect(es[5]?.detail).toBe('d5');
+    const ls = lines();
+    const rotations = ls.filter((x) => x.includes('"kind":"seal.epoch"')).length;
+    expect(rotations).toBeGreaterThan(0);
+    expect(ls).toHaveLength(2000 + 3 + 300 + rotations);
+    for (const line of ls) {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      expect(canonicalJson(e)).toBe(line);
+    }
+    const v = await verifyLedgerParallel(file, { secret, threads: 0 });
+    expect(v.message).toBe(
+      `[VERIFY OK] Chain intact. ${ls.length} entries verified | ${ls.length} seals verified.`,
+    );
+  });
+
   it('continues from the key file alone (the writer need not hold the secret) and rejects a foreign secret', async () => {
     const l = await Ledger.open(file, { secret });
     await l.append({ kind: 'one' });

@@ -186,6 +186,27 @@ function ascii(out: Buffer, p: number, text: string): number {
   return p;
 }
 
+/** The decimal digits of a non-negative safe integer (what `${n}` gives), written in place. */
+function digits(out: Buffer, p: number, n: number): number {
+  let len = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
+  let q = p + len;
+  let t = n;
+  do {
+    out[--q] = 0x30 + (t % 10);
+    t = Math.floor(t / 10);
+  } while (t > 0);
+  return p + len;
+}
+
+/** `,"seal":{"epoch":<epoch>}`: the seal of a MAC input, made once per batch and epoch. */
+export function sealOpening(epoch: number): string {
+  const text = `,"seal":{"epoch":${epoch}}`;
+  // A flat string: written a character at a time for every entry of the batch.
+  text.charCodeAt(0);
+  return text;
+}
+
 function copyBytes(src: Buffer, from: number, to: number, out: Buffer, p: number): number {
   if (to - from > 64) return p + src.copy(out, p, from, to);
   for (let k = from; k < to; k++) out[p++] = src[k] as number;
@@ -195,7 +216,7 @@ function copyBytes(src: Buffer, from: number, to: number, out: Buffer, p: number
 /**
  * Writes the stored line of a staged entry and its newline into `out` at `at` (room:
  * stagedLineMaxBytes), completed with its link, seq and timestamp, sealed with `hmac` under `epoch`
- * when given; returns where it ends with the hash and MAC. `previousHash` is 64 hex digits (ours, or
+ * (`seal.opening` is sealOpening(epoch)) when given; returns where it ends with the hash and MAC. `previousHash` is 64 hex digits (ours, or
  * the checked head's) and `timestampTail` is the RFC 3339 timestamp followed by `"}`: ASCII both.
  * The text is written once as the MAC input (the seal holding only its epoch), MACed from there,
  * the MAC member slid in, the result — now the hash input — hashed where it lies, and the hash member
@@ -208,7 +229,7 @@ export function writeStagedLine(
   previousHash: string,
   seq: number,
   timestampTail: string,
-  seal: { epoch: number; hmac: HmacSha256 } | undefined,
+  seal: { opening: string; hmac: HmacSha256 } | undefined,
 ): { end: number; hash: string; mac: string | undefined } {
   const src = s.buf;
   let p = at + src.copy(out, at, s.at, s.b);
@@ -217,10 +238,10 @@ export function writeStagedLine(
   p = copyBytes(src, s.b, s.c, out, p);
   let sealClose = -1;
   if (seal !== undefined) {
-    p = ascii(out, p, `,"seal":{"epoch":${seal.epoch}}`);
+    p = ascii(out, p, seal.opening);
     sealClose = p - 1;
   }
-  p = ascii(out, p, `,"seq":${seq}`);
+  p = digits(out, ascii(out, p, ',"seq":'), seq);
   p = copyBytes(src, s.c, s.d, out, p);
   p = ascii(out, p, timestampTail);
   let mac: string | undefined;

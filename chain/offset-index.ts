@@ -112,7 +112,12 @@ export class OffsetIndex {
       await fh.write(OffsetIndex.header(genesisHash), 0, INDEX_HEADER, 0);
     }
     const b = Buffer.alloc(offsets.length * 8);
-    for (let i = 0; i < offsets.length; i++) b.writeBigUInt64LE(BigInt(offsets[i] as number), i * 8);
+    // Little-endian u64 as two u32 halves (offsets are safe integers): no BigInt per entry.
+    for (let i = 0; i < offsets.length; i++) {
+      const off = offsets[i] as number;
+      b.writeUInt32LE(off >>> 0, i * 8);
+      b.writeUInt32LE(Math.floor(off / 0x1_0000_0000), i * 8 + 4);
+    }
     try {
       let done = 0;
       while (done < b.length) {

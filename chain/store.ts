@@ -13,6 +13,7 @@ import {
   type EntryInput,
   normalizeInput,
   type StagedEntry,
+  sealOpening,
   stagedLineMaxBytes,
   stageEntry,
   writeStagedLine,
@@ -382,8 +383,10 @@ export class Ledger {
     // Lines are written straight into one buffer for the batch (see writeStagedLine).
     let out = this.out ?? Buffer.allocUnsafe(1 << 20);
     let used = 0;
-    let hmac = seal !== undefined ? this.hmacFor(seal.key) : undefined;
+    let sealWith =
+      seal !== undefined ? { opening: sealOpening(seal.epoch), hmac: this.hmacFor(seal.key) } : undefined;
     const timestampTail = `${timestamp}"}`;
+    timestampTail.charCodeAt(0); // flat: written a character at a time for every entry
     const build = (body: EntryBody, staged: StagedEntry): Entry => {
       const room = stagedLineMaxBytes(staged);
       if (out.length - used < room) {
@@ -391,15 +394,7 @@ export class Ledger {
         out.copy(bigger, 0, 0, used);
         out = bigger;
       }
-      const w = writeStagedLine(
-        out,
-        used,
-        staged,
-        prev,
-        seq,
-        timestampTail,
-        seal !== undefined && hmac !== undefined ? { epoch: seal.epoch, hmac } : undefined,
-      );
+      const w = writeStagedLine(out, used, staged, prev, seq, timestampTail, sealWith);
       offsets.push(this.fileSize + used);
       used = w.end;
       // The normalized body is ours alone: complete it in place rather than copy it.
@@ -419,7 +414,7 @@ export class Ledger {
       newSeal = { epoch: seal.epoch + 1, key: nextKey(seal.key), since: this.now() };
       const previous = seal.epoch;
       seal = newSeal;
-      hmac = this.hmacFor(newSeal.key);
+      sealWith = { opening: sealOpening(newSeal.epoch), hmac: this.hmacFor(newSeal.key) };
       const body = normalizeInput({
         kind: 'seal.epoch',
         action: 'seal.epoch',

@@ -109,6 +109,29 @@ interface TailScan {
   offsets: number[];
 }
 
+/** Where the next entry goes: seq, link, file offset and seal state after a batch. */
+interface Tip {
+  seq: number;
+  hash: string;
+  size: number;
+  seal: SealKeyState | undefined;
+  entriesInEpoch: number;
+}
+
+/** A batch whose lines are built: `lines` go at offset `from.size`, and leave the ledger at `to`. */
+interface Built {
+  batch: Pending[];
+  lines: Buffer;
+  entries: Entry[];
+  offsets: number[];
+  newSeal: SealKeyState | undefined;
+  from: Tip;
+  to: Tip;
+}
+
+/** Backlog (entries) from which the next batch is built while the last one is being fsynced. */
+const BUILD_AHEAD = 1024;
+
 const READ_CHUNK = 1 << 20;
 const MAX_KEPT_BUFFER = 16 << 20;
 /** Staging buffers for queued entries' canonical bytes (a bigger one for an entry that needs it). */
@@ -141,8 +164,11 @@ export class Ledger {
   private closed = false;
   private sealState: SealKeyState | undefined;
   private entriesInEpoch = 0;
-  /** Where a batch's lines are built (reused: a commit's write completes before the next begins). */
-  private out: Buffer | undefined;
+  /** Where batches' lines are built, two in turn (a batch may be built while the last is written). */
+  private readonly outs: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
+  private outTurn: 0 | 1 = 0;
+  /** The head after the last batch built, while it (or one before it) is not yet durable. */
+  private ahead: Tip | undefined;
   private hmacState: { key: Uint8Array; hmac: HmacSha256 } | undefined;
   /** Where queued entries' canonical bytes are staged (see stageEntry). */
   private readonly sink: ByteSink = { buf: Buffer.allocUnsafe(STAGE_CHUNK), pos: 0 };
@@ -334,29 +360,63 @@ export class Ledger {
 
   private async flushLoop(): Promise<void> {
     try {
-      const max = this.opts.maxBatch ?? 8192;
-      while (this.queue.length > 0) {
-        // Whole calls only: a batch from appendBatch() is never split across two commits.
-        let n = 0;
-        let k = 0;
-        while (k < this.queue.length && (k === 0 || n + entriesOf(this.queue[k] as Pending) <= max)) {
-          n += entriesOf(this.queue[k] as Pending);
-          k++;
+      // A pipeline one batch deep: while one batch is written and fsynced, the next is built (its
+      // lines, hashes and seals are CPU work that needs only the previous batch's head, not its
+      // fsync). Writes stay in order, each batch is acknowledged only after its own fsync, and if a
+      // batch fails the one built behind it is rejected unwritten. The next batch is built early
+      // only from a backlog of BUILD_AHEAD entries or more: with less waiting, waiting for the fsync
+      // to end lets more appends join the batch, as group commit always did.
+      let inflight: Promise<void> | undefined;
+      while (this.queue.length > 0 || inflight !== undefined) {
+        let next: Built | undefined;
+        if (
+          this.queue.length > 0 &&
+          this.failed === undefined &&
+          (inflight === undefined || this.queued >= BUILD_AHEAD)
+        ) {
+          const batch = this.takeBatch();
+          try {
+            next = this.build(batch);
+          } catch (err) {
+            this.fail(err, batch);
+          }
         }
-        const batch = this.queue.splice(0, k);
-        this.queued -= n;
-        try {
-          await this.commit(batch);
-        } catch (err) {
-          this.failed = err instanceof Error ? err : new Error(String(err));
-          for (const p of batch) p.reject(err);
-          for (const p of this.queue.splice(0)) p.reject(err);
-          this.queued = 0;
+        if (inflight !== undefined) {
+          await inflight;
+          inflight = undefined;
         }
+        if (next === undefined) continue;
+        if (this.failed !== undefined) {
+          this.fail(this.failed, next.batch);
+          continue;
+        }
+        inflight = this.persist(next);
       }
     } finally {
       this.flushing = undefined;
     }
+  }
+
+  /** The next group commit: whole calls only (a batch from appendBatch() is never split). */
+  private takeBatch(): Pending[] {
+    const max = this.opts.maxBatch ?? 8192;
+    let n = 0;
+    let k = 0;
+    while (k < this.queue.length && (k === 0 || n + entriesOf(this.queue[k] as Pending) <= max)) {
+      n += entriesOf(this.queue[k] as Pending);
+      k++;
+    }
+    this.queued -= n;
+    return this.queue.splice(0, k);
+  }
+
+  /** Stops the ledger after a failed commit: `batch` and everything queued are rejected. */
+  private fail(err: unknown, batch: Pending[]): void {
+    this.failed ??= err instanceof Error ? err : new Error(String(err));
+    this.ahead = undefined;
+    for (const p of batch) p.reject(err);
+    for (const p of this.queue.splice(0)) p.reject(err);
+    this.queued = 0;
   }
 
   private hmacFor(key: Uint8Array): HmacSha256 {
@@ -364,30 +424,40 @@ export class Ledger {
     return this.hmacState.hmac;
   }
 
-  private epochDue(): boolean {
-    const s = this.sealState;
+  private epochDue(at: Tip): boolean {
+    const s = at.seal;
     if (s === undefined) return false;
     const maxEntries = this.opts.sealEpochEntries ?? 1_000_000;
     const maxMs = this.opts.sealEpochMs ?? 3_600_000;
-    return this.entriesInEpoch >= maxEntries || this.now() - s.since >= maxMs;
+    return at.entriesInEpoch >= maxEntries || this.now() - s.since >= maxMs;
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  /** Builds a batch's lines on top of everything built so far (durable or not yet). */
+  private build(batch: Pending[]): Built {
+    const from: Tip = this.ahead ?? {
+      seq: this.count,
+      hash: this.headEntry?.hash ?? ZERO_HASH,
+      size: this.fileSize,
+      seal: this.sealState,
+      entriesInEpoch: this.entriesInEpoch,
+    };
     const timestamp = new Date(this.now()).toISOString();
-    let prev = this.headEntry?.hash ?? ZERO_HASH;
-    let seq = this.count;
+    let prev = from.hash;
+    let seq = from.seq;
     const entries: Entry[] = [];
     const offsets: number[] = [];
     let newSeal: SealKeyState | undefined;
-    let seal = this.sealState;
-    // Lines are written straight into one buffer for the batch (see writeStagedLine).
-    let out = this.out ?? Buffer.allocUnsafe(1 << 20);
+    let seal = from.seal;
+    // Lines are written straight into one buffer for the batch (see writeStagedLine); two buffers
+    // take turns, as one batch may be written while the next is built.
+    const turn = this.outTurn;
+    let out = this.outs[turn] ?? Buffer.allocUnsafe(1 << 20);
     let used = 0;
     let sealWith =
       seal !== undefined ? { opening: sealOpening(seal.epoch), hmac: this.hmacFor(seal.key) } : undefined;
     const timestampTail = `${timestamp}"}`;
     timestampTail.charCodeAt(0); // flat: written a character at a time for every entry
-    const build = (body: EntryBody, staged: StagedEntry): Entry => {
+    const line = (body: EntryBody, staged: StagedEntry): Entry => {
       const room = stagedLineMaxBytes(staged);
       if (out.length - used < room) {
         const bigger = Buffer.allocUnsafe(Math.max(2 * out.length, used + room));
@@ -395,7 +465,7 @@ export class Ledger {
         out = bigger;
       }
       const w = writeStagedLine(out, used, staged, prev, seq, timestampTail, sealWith);
-      offsets.push(this.fileSize + used);
+      offsets.push(from.size + used);
       used = w.end;
       // The normalized body is ours alone: complete it in place rather than copy it.
       const e = body as Entry;
@@ -408,7 +478,7 @@ export class Ledger {
       seq++;
       return e;
     };
-    if (seal !== undefined && this.epochDue()) {
+    if (seal !== undefined && this.epochDue(from)) {
       // The step is marked by a `seal.epoch` entry sealed under the new key; the key file is replaced
       // only after that entry is on disk, and open() evolves a lagging key file forward.
       newSeal = { epoch: seal.epoch + 1, key: nextKey(seal.key), since: this.now() };
@@ -423,40 +493,66 @@ export class Ledger {
         payload: { epoch: newSeal.epoch, previous_epoch: previous },
       });
       this.opts.validate?.(body.kind, body.payload);
-      entries.push(build(body, stage({ buf: Buffer.allocUnsafe(4096), pos: 0 }, body)));
+      entries.push(line(body, stage({ buf: Buffer.allocUnsafe(4096), pos: 0 }, body)));
     }
     for (const p of batch) {
-      if (p.one !== undefined) entries.push(build(p.one.body, p.one));
-      else for (const it of p.many as Prepared[]) entries.push(build(it.body, it));
+      if (p.one !== undefined) entries.push(line(p.one.body, p.one));
+      else for (const it of p.many as Prepared[]) entries.push(line(it.body, it));
     }
     // The batch's staged bytes are spent: with nothing else queued, the staging buffer starts over.
     if (this.queue.length === 0) {
       this.sink.pos = 0;
       if (this.sink.buf.length > MAX_KEPT_BUFFER) this.sink.buf = Buffer.allocUnsafe(STAGE_CHUNK);
     }
-    // Keep a buffer of ordinary size for the next batch; a huge one goes with this batch.
-    this.out = out.length <= MAX_KEPT_BUFFER ? out : this.out;
+    // Keep a buffer of ordinary size for a later batch; a huge one goes with this batch.
+    this.outs[turn] = out.length <= MAX_KEPT_BUFFER ? out : undefined;
+    this.outTurn = turn === 0 ? 1 : 0;
+    const to: Tip = {
+      seq,
+      hash: prev,
+      size: from.size + used,
+      seal,
+      entriesInEpoch: (newSeal !== undefined ? 0 : from.entriesInEpoch) + entries.length,
+    };
+    this.ahead = to;
+    return { batch, lines: out.subarray(0, used), entries, offsets, newSeal, from, to };
+  }
 
-    const buf = out.subarray(0, used);
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, this.fileSize + done);
-      done += bytesWritten;
+  /** Writes a built batch, fsyncs it and acknowledges its appends; never rejects (a failure stops
+   *  the ledger and rejects what waits). Runs only once the batch before it is done. */
+  private async persist(b: Built): Promise<void> {
+    const { batch, lines, entries, offsets, newSeal } = b;
+    try {
+      if (b.from.seq !== this.count || b.from.size !== this.fileSize) {
+        throw new ChainError(
+          'IO',
+          `ledger ${this.path}: a batch was built on a head that is not the ledger's`,
+        );
+      }
+      let done = 0;
+      while (done < lines.length) {
+        const { bytesWritten } = await this.fh.write(lines, done, lines.length - done, this.fileSize + done);
+        done += bytesWritten;
+      }
+      await this.fh.datasync();
+      const genesis = this.genesis ?? entries[0]?.hash;
+      this.genesis = genesis;
+      this.fileSize += lines.length;
+      this.count += entries.length;
+      this.headEntry = entries[entries.length - 1];
+      if (newSeal !== undefined) {
+        await writeSealKey(this.path, newSeal);
+        this.sealState = newSeal;
+        this.entriesInEpoch = 0;
+      }
+      this.entriesInEpoch += entries.length;
+      if (this.ahead === b.to) this.ahead = undefined;
+      await this.index.append(offsets, genesis);
+      for (const s of this.opts.sidecars ?? []) await s.append(entries);
+    } catch (err) {
+      this.fail(err, batch);
+      return;
     }
-    await this.fh.datasync();
-    const genesis = this.genesis ?? entries[0]?.hash;
-    this.genesis = genesis;
-    this.fileSize += buf.length;
-    this.count += entries.length;
-    this.headEntry = entries[entries.length - 1];
-    if (newSeal !== undefined) {
-      await writeSealKey(this.path, newSeal);
-      this.sealState = newSeal;
-      this.entriesInEpoch = 0;
-    }
-    this.entriesInEpoch += entries.length;
-    await this.index.append(offsets, genesis);
-    for (const s of this.opts.sidecars ?? []) await s.append(entries);
     let i = newSeal !== undefined ? 1 : 0;
     for (const p of batch) {
       if (p.one !== undefined) {

@@ -171,6 +171,70 @@ describe('seals', () => {
     expect(wrong.message).toBe('[VERIFY FAILED] Entry 1: seal invalid. State tampered.');
   });
 
+  it('builds the next batch while one is fsynced: order, links, seals and epoch steps hold under a backlog', async () => {
+    // 12,000 appends queued at once with batches of at most 500: every batch after the first is
+    // built on a head that is not durable yet, and epochs of 1,700 entries step inside that pipeline.
+    const l = await Ledger.open(file, { secret, sealEpochEntries: 1700, maxBatch: 500 });
+    const fh = (l as unknown as { fh: { datasync(): Promise<void> } }).fh;
+    const datasync = fh.datasync.bind(fh);
+    let builtAhead = 0;
+    fh.datasync = async () => {
+      // While this fsync runs, a batch built behind it has already moved the ledger's next head.
+      const ahead = (l as unknown as { ahead?: { seq: number } }).ahead;
+      if (ahead !== undefined && ahead.seq > l.size + 500) builtAhead++;
+      return datasync();
+    };
+    const es = await Promise.all(
+      Array.from({ length: 12_000 }, (_, i) => l.append({ kind: 'test.event', detail: `n${i}` })),
+    );
+    expect(builtAhead).toBeGreaterThan(0);
+    const details = es.map((e) => e.detail);
+    expect(details).toEqual(Array.from({ length: 12_000 }, (_, i) => `n${i}`));
+    const seqs = es.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const epoch = l.sealEpoch ?? 0;
+    expect(epoch).toBeGreaterThanOrEqual(5); // steps at batch starts: every 2,000 entries here
+    await l.close();
+    const ls = lines();
+    expect(ls.filter((x) => x.includes('"kind":"seal.epoch"'))).toHaveLength(epoch);
+    const stored = JSON.parse(readFileSync(`${file}.sealkey`, 'utf8')) as { epoch: number };
+    expect(stored.epoch).toBe(epoch);
+    const v = await verifyLedgerParallel(file, { secret, threads: 0 });
+    expect(v.message).toBe(
+      `[VERIFY OK] Chain intact. ${ls.length} entries verified | ${ls.length} seals verified.`,
+    );
+    const r = await Ledger.open(file, { readOnly: true });
+    expect((await r.get(ls.length - 1)).hash).toBe(es[es.length - 1]?.hash);
+    await r.close();
+  });
+
+  it('a failed fsync rejects its batch and the batch built behind it, which is never written', async () => {
+    const l = await Ledger.open(file, { maxBatch: 1000 });
+    const fh = (l as unknown as { fh: { datasync(): Promise<void> } }).fh;
+    const datasync = fh.datasync.bind(fh);
+    let calls = 0;
+    fh.datasync = async () => {
+      calls++;
+      if (calls === 2) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      return datasync();
+    };
+    const settled = await Promise.allSettled(
+      Array.from({ length: 5000 }, (_, i) => l.append({ kind: 'test.event', detail: `n${i}` })),
+    );
+    const ok = settled.filter((s) => s.status === 'fulfilled');
+    expect(ok).toHaveLength(1000);
+    expect(settled.slice(0, 1000).every((s) => s.status === 'fulfilled')).toBe(true);
+    for (const s of settled.slice(1000))
+      expect(s).toMatchObject({ status: 'rejected', reason: { code: 'EIO' } });
+    // The second batch reached the file before its fsync failed; the third, built while the second
+    // was being written, never did.
+    expect(lines()).toHaveLength(2000);
+    await expect(l.append({ kind: 'after' })).rejects.toMatchObject({ code: 'IO', cause: { code: 'EIO' } });
+    await l.close().catch(() => undefined);
+    const v = await verifyLedgerParallel(file, { threads: 0 });
+    expect(v.message).toBe('[VERIFY OK] Chain intact. 2000 entries verified.');
+  });
+
   it('writes awkward text and entries of every size exactly as their canonical form, across staging buffers', async () => {
     // Entries are staged as bytes when appended and completed at commit: non-ASCII, escapes, long and
     // huge text (bigger than a staging buffer), session hashes and a rotation mid-run all must come out

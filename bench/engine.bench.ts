@@ -64,7 +64,7 @@ function coreWat(): Uint8Array {
   return b;
 }
 
-async function watPackage(): Promise<string> {
+export async function watPackage(): Promise<string> {
   const dir = join(mkdtempSync(join(tmpdir(), 'gavel-bench-')), 'threshold');
   mkdirSync(dir);
   const comp = await componentNew(

@@ -29,13 +29,24 @@ const NO_POLICY: PolicyRef = { name: '', version: '', sha256: '' };
 
 function isRequest(r: unknown): r is GateRequest {
   if (typeof r !== 'object' || r === null) return false;
-  const q = r as Record<string, unknown>;
-  for (const k of ['gate', 'actor', 'role', 'mode', 'posture', 'environment'])
-    if (typeof q[k] !== 'string') return false;
-  if (q.effect !== undefined && (typeof q.effect !== 'object' || q.effect === null)) return false;
-  if (q.context !== undefined) {
-    if (typeof q.context !== 'object' || q.context === null) return false;
-    for (const v of Object.values(q.context)) if (typeof v !== 'string') return false;
+  // Named reads: one keyed access site over six names goes megamorphic (~100 ns a request).
+  const q = r as Partial<Record<keyof GateRequest, unknown>>;
+  if (
+    typeof q.gate !== 'string' ||
+    typeof q.actor !== 'string' ||
+    typeof q.role !== 'string' ||
+    typeof q.mode !== 'string' ||
+    typeof q.posture !== 'string' ||
+    typeof q.environment !== 'string'
+  )
+    return false;
+  const effect = q.effect;
+  if (effect !== undefined && (typeof effect !== 'object' || effect === null)) return false;
+  const context = q.context;
+  if (context !== undefined) {
+    if (typeof context !== 'object' || context === null) return false;
+    const c = context as Record<string, unknown>;
+    for (const k in c) if (Object.hasOwn(c, k) && typeof c[k] !== 'string') return false;
   }
   return true;
 }

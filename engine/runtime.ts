@@ -2,7 +2,7 @@
 // contract and core ABI"), calls the exports directly, lifts the decision, and restores the instance
 // to its post-start state afterwards so nothing survives between evaluations.
 // Pure of I/O: used in-process (evaluateSync) and inside each pool worker.
-import { DIMENSIONS, type EngineReason, type GateRequest, VERDICTS, type Verdict } from './types.js';
+import { type EngineReason, type GateRequest, VERDICTS, type Verdict } from './types.js';
 
 /** What a worker or the in-process engine needs to instantiate a policy. */
 export interface PolicySpec {
@@ -50,6 +50,8 @@ export class PolicyRuntime {
   private ex!: Exports;
   private snapshot!: Uint8Array;
   private memBytes = 0;
+  /** The snapshot holds only zeros from here on (the heap above what start wrote). */
+  private zeroFrom = 0;
   private u8!: Uint8Array;
   private dv!: DataView;
   private readonly strCache = new Map<string, Uint8Array>();
@@ -66,6 +68,9 @@ export class PolicyRuntime {
     this.refreshViews();
     this.snapshot = this.u8.slice();
     this.memBytes = this.snapshot.length;
+    let z = this.snapshot.length;
+    while (z > 0 && this.snapshot[z - 1] === 0) z--;
+    this.zeroFrom = z;
     // Probe where the allocator puts a request (the heap start), then undo the probe: stores below
     // it (static data) and above it (the heap) are tracked as two separate ranges.
     let split = 0;
@@ -104,28 +109,43 @@ export class PolicyRuntime {
   }
 
   private readonly scratch = new Float64Array(5);
+  private readonly sb: Uint8Array[] = [];
 
   evaluate(req: GateRequest): RawDecision {
-    const ctx = Object.entries(req.context ?? {});
-    const sb: Uint8Array[] = new Array(6 + 2 * ctx.length);
-    sb[0] = this.bytesOf(String(req.gate ?? ''));
-    sb[1] = this.bytesOf(String(req.actor ?? ''));
-    sb[2] = this.bytesOf(String(req.role ?? ''));
-    sb[3] = this.bytesOf(String(req.mode ?? ''));
-    sb[4] = this.bytesOf(String(req.posture ?? ''));
-    sb[5] = this.bytesOf(String(req.environment ?? ''));
-    for (let i = 0; i < ctx.length; i++) {
-      const e = ctx[i] as [string, string];
-      sb[6 + 2 * i] = this.bytesOf(String(e[0]));
-      sb[7 + 2 * i] = this.bytesOf(String(e[1]));
-    }
-    const eff = req.effect ?? {};
+    // Named reads and a reused array: keyed reads over the member names went megamorphic, and
+    // Object.entries built arrays per request.
+    const sb = this.sb;
+    sb[0] = this.bytesOf(str(req.gate));
+    sb[1] = this.bytesOf(str(req.actor));
+    sb[2] = this.bytesOf(str(req.role));
+    sb[3] = this.bytesOf(str(req.mode));
+    sb[4] = this.bytesOf(str(req.posture));
+    sb[5] = this.bytesOf(str(req.environment));
+    let n = 6;
+    const ctx = req.context;
+    if (ctx !== undefined && ctx !== null)
+      for (const k in ctx) {
+        if (!Object.hasOwn(ctx, k)) continue;
+        sb[n++] = this.bytesOf(k);
+        sb[n++] = this.bytesOf(str(ctx[k]));
+      }
+    sb.length = n;
     const f = this.scratch;
-    for (let i = 0; i < 5; i++) {
-      const v = eff[DIMENSIONS[i] as keyof typeof eff];
-      f[i] = typeof v === 'number' ? v : Number.NaN;
+    const eff = req.effect;
+    if (eff === undefined || eff === null) f.fill(Number.NaN);
+    else {
+      const risk = eff.risk;
+      const fairness = eff.fairness;
+      const privacy = eff.privacy;
+      const novelty = eff.novelty;
+      const security = eff.security;
+      f[0] = typeof risk === 'number' ? risk : Number.NaN;
+      f[1] = typeof fairness === 'number' ? fairness : Number.NaN;
+      f[2] = typeof privacy === 'number' ? privacy : Number.NaN;
+      f[3] = typeof novelty === 'number' ? novelty : Number.NaN;
+      f[4] = typeof security === 'number' ? security : Number.NaN;
     }
-    return this.run(sb, ctx.length, f, 0);
+    return this.run(sb, (n - 6) / 2, f, 0);
   }
 
   /**
@@ -239,6 +259,12 @@ export class PolicyRuntime {
     return s;
   }
 
+  /** Snapshot bytes back into [lo, hi): a fill where the snapshot is all zeros (no view to make). */
+  private put(lo: number, hi: number): void {
+    if (lo >= this.zeroFrom) this.u8.fill(0, lo, hi);
+    else this.u8.set(this.snapshot.subarray(lo, hi), lo);
+  }
+
   /** Back to the post-start state: globals via gavel$reset, memory from the snapshot. */
   private restore(clean: boolean): void {
     const ex = this.ex;
@@ -254,18 +280,22 @@ export class PolicyRuntime {
       if (low < 2 ** 49) {
         const llo = Math.floor(low / 2 ** 25);
         const lhi = low - llo * 2 ** 25;
-        if (llo < lhi) this.u8.set(this.snapshot.subarray(llo, lhi), llo);
+        if (llo < lhi) this.put(llo, lhi);
       }
       let lo = Math.floor(packed / 2 ** 25);
       let hi = packed - lo * 2 ** 25;
       if (this.hostLo < lo) lo = this.hostLo;
       if (this.hostHi > hi) hi = this.hostHi;
       if (hi > this.memBytes) hi = this.memBytes;
-      if (lo < hi) this.u8.set(this.snapshot.subarray(lo, hi), lo);
+      if (lo < hi) this.put(lo, hi);
     } else {
       this.u8.set(this.snapshot);
     }
   }
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : String(v ?? '');
 }
 
 function put(u8: Uint8Array, b: Uint8Array, at: number): void {

@@ -147,6 +147,33 @@ describe('hostile modules are contained', () => {
   test('malformed requests and unserved gates are denied, not thrown', async () => {
     const bad = { ...baseRequest, actor: 42 } as unknown as typeof baseRequest;
     expect((await engine.evaluate(bad)).reason).toBe('bad_request');
+    const shapes: unknown[] = [
+      null,
+      'tool.execute',
+      ...['gate', 'actor', 'role', 'mode', 'posture', 'environment'].flatMap((k) => [
+        { ...baseRequest, [k]: undefined },
+        { ...baseRequest, [k]: 7 },
+      ]),
+      { ...baseRequest, effect: null },
+      { ...baseRequest, effect: 'high' },
+      { ...baseRequest, context: null },
+      { ...baseRequest, context: { tool: 3 } },
+      { ...baseRequest, context: { a: 'x', b: { nested: 'y' } } },
+    ];
+    for (const s of shapes) {
+      const req = s as typeof baseRequest;
+      expect(engine.evaluateSync(req), JSON.stringify(s)).toMatchObject({
+        verdict: 'deny',
+        reason: 'bad_request',
+      });
+      expect((await engine.evaluateBatch([req]))[0], JSON.stringify(s)).toMatchObject({
+        reason: 'bad_request',
+      });
+    }
+    // Inherited context members are not the request's: ignored as Object.entries ignored them.
+    const ctx = Object.create({ inherited: 7 }) as Record<string, string>;
+    ctx.tool = 'shell';
+    expect(engine.evaluateSync({ ...baseRequest, context: ctx }).reason).not.toBe('bad_request');
     expect(engine.evaluateSync({ ...baseRequest, gate: 'nobody.serves' }).reason).toBe('no_policy');
   });
 });

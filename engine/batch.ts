@@ -1,6 +1,6 @@
 // Compact batch encoding between the engine and its workers: strings interned once per batch,
 // numbers in typed arrays (moved, not cloned), so a batch of 1000 costs one small structured clone.
-import type { GateRequest } from './types.js';
+import type { EffectVector, GateRequest } from './types.js';
 
 export const INTS = 9; // policy, gate, actor, role, mode, posture, environment, ctxOffset, ctxCount
 
@@ -16,6 +16,25 @@ export interface EncodedResults {
   fuel: Int32Array;
   reasons: Int32Array;
   rules: Int32Array;
+}
+
+/** The EffectVector as five f64 at `out[at..at+5]`, NaN for a member not given as a number. */
+export function putEffect(e: EffectVector | undefined | null, out: Float64Array, at: number): void {
+  // Named reads, not e[DIMENSIONS[d]]: five keys through one keyed access site go megamorphic.
+  if (e === undefined || e === null) {
+    out.fill(Number.NaN, at, at + 5);
+    return;
+  }
+  const risk = e.risk;
+  const fairness = e.fairness;
+  const privacy = e.privacy;
+  const novelty = e.novelty;
+  const security = e.security;
+  out[at] = typeof risk === 'number' ? risk : Number.NaN;
+  out[at + 1] = typeof fairness === 'number' ? fairness : Number.NaN;
+  out[at + 2] = typeof privacy === 'number' ? privacy : Number.NaN;
+  out[at + 3] = typeof novelty === 'number' ? novelty : Number.NaN;
+  out[at + 4] = typeof security === 'number' ? security : Number.NaN;
 }
 
 export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array): EncodedBatch {
@@ -52,22 +71,7 @@ export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array):
     ints[o + 4] = id(q.mode, 3);
     ints[o + 5] = id(q.posture, 4);
     ints[o + 6] = id(q.environment, 5);
-    // Named reads, not e[DIMENSIONS[d]]: five keys through one keyed access site go megamorphic.
-    const e = q.effect;
-    const f = r * 5;
-    if (e === undefined || e === null) effects.fill(Number.NaN, f, f + 5);
-    else {
-      const risk = e.risk;
-      const fairness = e.fairness;
-      const privacy = e.privacy;
-      const novelty = e.novelty;
-      const security = e.security;
-      effects[f] = typeof risk === 'number' ? risk : Number.NaN;
-      effects[f + 1] = typeof fairness === 'number' ? fairness : Number.NaN;
-      effects[f + 2] = typeof privacy === 'number' ? privacy : Number.NaN;
-      effects[f + 3] = typeof novelty === 'number' ? novelty : Number.NaN;
-      effects[f + 4] = typeof security === 'number' ? security : Number.NaN;
-    }
+    putEffect(q.effect, effects, r * 5);
     ints[o + 7] = ctxParts.length;
     let count = 0;
     for (const k in q.context ?? {}) {

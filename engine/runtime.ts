@@ -2,6 +2,7 @@
 // contract and core ABI"), calls the exports directly, lifts the decision, and restores the instance
 // to its post-start state afterwards so nothing survives between evaluations.
 // Pure of I/O: used in-process (evaluateSync) and inside each pool worker.
+import { putEffect } from './batch.js';
 import { type EngineReason, type GateRequest, VERDICTS, type Verdict } from './types.js';
 
 /** What a worker or the in-process engine needs to instantiate a policy. */
@@ -131,20 +132,7 @@ export class PolicyRuntime {
       }
     sb.length = n;
     const f = this.scratch;
-    const eff = req.effect;
-    if (eff === undefined || eff === null) f.fill(Number.NaN);
-    else {
-      const risk = eff.risk;
-      const fairness = eff.fairness;
-      const privacy = eff.privacy;
-      const novelty = eff.novelty;
-      const security = eff.security;
-      f[0] = typeof risk === 'number' ? risk : Number.NaN;
-      f[1] = typeof fairness === 'number' ? fairness : Number.NaN;
-      f[2] = typeof privacy === 'number' ? privacy : Number.NaN;
-      f[3] = typeof novelty === 'number' ? novelty : Number.NaN;
-      f[4] = typeof security === 'number' ? security : Number.NaN;
-    }
+    putEffect(req.effect, f, 0);
     return this.run(sb, (n - 6) / 2, f, 0);
   }
 

@@ -537,15 +537,13 @@ export class Ledger {
       await this.fh.datasync();
       const genesis = this.genesis ?? entries[0]?.hash;
       this.genesis = genesis;
-      this.fileSize += lines.length;
-      this.count += entries.length;
+      // Durable now: the ledger's head becomes the one build() computed for this batch.
+      this.fileSize = b.to.size;
+      this.count = b.to.seq;
       this.headEntry = entries[entries.length - 1];
-      if (newSeal !== undefined) {
-        await writeSealKey(this.path, newSeal);
-        this.sealState = newSeal;
-        this.entriesInEpoch = 0;
-      }
-      this.entriesInEpoch += entries.length;
+      if (newSeal !== undefined) await writeSealKey(this.path, newSeal);
+      this.sealState = b.to.seal;
+      this.entriesInEpoch = b.to.entriesInEpoch;
       if (this.ahead === b.to) this.ahead = undefined;
       await this.index.append(offsets, genesis);
       for (const s of this.opts.sidecars ?? []) await s.append(entries);

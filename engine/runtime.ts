@@ -51,8 +51,8 @@ export class PolicyRuntime {
   private ex!: Exports;
   private snapshot!: Uint8Array;
   private memBytes = 0;
-  /** The snapshot holds only zeros from here on (the heap above what start wrote). */
-  private zeroFrom = 0;
+  /** The snapshot holds only zeros from here on (the heap above what start wrote); -1 until known. */
+  private zeroFrom = -1;
   private u8!: Uint8Array;
   private dv!: DataView;
   private readonly strCache = new Map<string, Uint8Array>();
@@ -69,9 +69,13 @@ export class PolicyRuntime {
     this.refreshViews();
     this.snapshot = this.u8.slice();
     this.memBytes = this.snapshot.length;
-    let z = this.snapshot.length;
-    while (z > 0 && this.snapshot[z - 1] === 0) z--;
-    this.zeroFrom = z;
+    if (this.zeroFrom < 0) {
+      // Once per runtime, not on every re-instantiation after a trap (a byte scan of up to 16 MiB):
+      // the post-start state is the same each time, as a policy imports nothing.
+      let z = this.snapshot.length;
+      while (z > 0 && this.snapshot[z - 1] === 0) z--;
+      this.zeroFrom = z;
+    }
     // Probe where the allocator puts a request (the heap start), then undo the probe: stores below
     // it (static data) and above it (the heap) are tracked as two separate ranges.
     let split = 0;
@@ -248,7 +252,7 @@ export class PolicyRuntime {
   }
 
   /** Snapshot bytes back into [lo, hi): a fill where the snapshot is all zeros (no view to make). */
-  private put(lo: number, hi: number): void {
+  private restoreRange(lo: number, hi: number): void {
     if (lo >= this.zeroFrom) this.u8.fill(0, lo, hi);
     else this.u8.set(this.snapshot.subarray(lo, hi), lo);
   }
@@ -268,14 +272,14 @@ export class PolicyRuntime {
       if (low < 2 ** 49) {
         const llo = Math.floor(low / 2 ** 25);
         const lhi = low - llo * 2 ** 25;
-        if (llo < lhi) this.put(llo, lhi);
+        if (llo < lhi) this.restoreRange(llo, lhi);
       }
       let lo = Math.floor(packed / 2 ** 25);
       let hi = packed - lo * 2 ** 25;
       if (this.hostLo < lo) lo = this.hostLo;
       if (this.hostHi > hi) hi = this.hostHi;
       if (hi > this.memBytes) hi = this.memBytes;
-      if (lo < hi) this.put(lo, hi);
+      if (lo < hi) this.restoreRange(lo, hi);
     } else {
       this.u8.set(this.snapshot);
     }

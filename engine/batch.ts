@@ -74,9 +74,12 @@ export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array):
     putEffect(q.effect, effects, r * 5);
     ints[o + 7] = ctxParts.length;
     let count = 0;
-    for (const k in q.context ?? {}) {
+    const ctx = q.context ?? {};
+    for (const k in ctx) {
+      // Own members only, as the request check and the in-process path read them.
+      if (!Object.hasOwn(ctx, k)) continue;
       const slot = count < 4 ? 6 + 2 * count : 14;
-      ctxParts.push(id(k, slot), id(q.context[k], slot + 1));
+      ctxParts.push(id(k, slot), id(ctx[k], slot + 1));
       count++;
     }
     ints[o + 8] = count;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import binaryen from 'binaryen';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { encodeBatch, INTS } from '../../engine/batch.js';
 import {
   Engine,
   EngineError,
@@ -174,6 +175,10 @@ describe('hostile modules are contained', () => {
     const ctx = Object.create({ inherited: 7 }) as Record<string, string>;
     ctx.tool = 'shell';
     expect(engine.evaluateSync({ ...baseRequest, context: ctx }).reason).not.toBe('bad_request');
+    // ... and the pool's batch encoding leaves them out too (the same request reaches every path).
+    const enc = encodeBatch([{ ...baseRequest, context: ctx }], new Int32Array(1));
+    expect(enc.ints[INTS - 1]).toBe(1);
+    expect([...enc.ctx].map((i) => enc.strings[i])).toEqual(['tool', 'shell']);
     expect(engine.evaluateSync({ ...baseRequest, gate: 'nobody.serves' }).reason).toBe('no_policy');
   });
 });

@@ -133,12 +133,16 @@ export function instrument(
     const LLO = 'gavel$llo';
     const LHI = 'gavel$lhi';
     const SPLIT = 'gavel$split';
+    const ALO = 'gavel$alo';
+    const AHI = 'gavel$ahi';
     m.addGlobal(FUEL, i32, true, m.i32.const(Math.min(opts.fuel, 0x7fffffff)));
     m.addGlobal(LO, i32, true, m.i32.const(-1));
     m.addGlobal(HI, i32, true, m.i32.const(0));
     m.addGlobal(LLO, i32, true, m.i32.const(-1));
     m.addGlobal(LHI, i32, true, m.i32.const(0));
     m.addGlobal(SPLIT, i32, true, m.i32.const(0));
+    m.addGlobal(ALO, i32, true, m.i32.const(-1));
+    m.addGlobal(AHI, i32, true, m.i32.const(0));
 
     const replace = (
       name: string,
@@ -241,6 +245,8 @@ export function instrument(
       m.global.set(HI, m.i32.const(0)),
       m.global.set(LLO, m.i32.const(-1)),
       m.global.set(LHI, m.i32.const(0)),
+      m.global.set(ALO, m.i32.const(-1)),
+      m.global.set(AHI, m.i32.const(0)),
     ];
     fn('gavel$reset', [], binaryen.none, m.block(null, mkReset()));
     fn('gavel$set_fuel', [i32], binaryen.none, m.global.set(FUEL, m.local.get(0, i32)));
@@ -255,6 +261,9 @@ export function instrument(
     const f64 = binaryen.f64;
     const clamp = (v: binaryen.ExpressionRef) =>
       m.f64.convert_u.i32(m.select(m.i32.gt_u(v, m.i32.const(1 << 24)), m.i32.const(1 << 24), v));
+    // begin also moves what the allocator wrote (e.g. a block header just below the request) into a
+    // range of its own (gavel$alloc_range), so the host can tell the guest's writes around the
+    // request from writes into it.
     fn(
       'gavel$begin',
       [i32, i32],
@@ -263,7 +272,15 @@ export function instrument(
         null,
         [
           m.global.set(FUEL, m.local.get(0, i32)),
-          m.call(realloc, [m.i32.const(0), m.i32.const(0), m.i32.const(8), m.local.get(1, i32)], i32),
+          m.local.set(
+            1,
+            m.call(realloc, [m.i32.const(0), m.i32.const(0), m.i32.const(8), m.local.get(1, i32)], i32),
+          ),
+          m.global.set(ALO, m.global.get(LO, i32)),
+          m.global.set(AHI, m.global.get(HI, i32)),
+          m.global.set(LO, m.i32.const(-1)),
+          m.global.set(HI, m.i32.const(0)),
+          m.local.get(1, i32),
         ],
         i32,
       ),
@@ -271,6 +288,7 @@ export function instrument(
     const pack = (lo: string, hi: string) =>
       m.f64.add(m.f64.mul(clamp(m.global.get(lo, i32)), m.f64.const(2 ** 25)), clamp(m.global.get(hi, i32)));
     fn('gavel$low', [], f64, pack(LLO, LHI));
+    fn('gavel$alloc_range', [], f64, pack(ALO, AHI));
     fn('gavel$set_split', [i32], binaryen.none, m.global.set(SPLIT, m.local.get(0, i32)));
     const endBody = [
       m.local.set(

@@ -33,6 +33,7 @@ interface Exports {
   gavel$begin(fuel: number, size: number): number;
   gavel$end(): number;
   gavel$low(): number;
+  gavel$alloc_range(): number;
   gavel$set_split(at: number): void;
   gavel$set_fuel(n: number): void;
   gavel$get_fuel(): number;
@@ -63,6 +64,7 @@ export class PolicyRuntime {
   }
 
   private instantiate(): void {
+    this.dropTemplate(false); // a new memory: nothing of the old one is in it
     const inst = new WebAssembly.Instance(this.spec.module, {});
     this.ex = inst.exports as unknown as Exports;
     this.ex.gavel$snap();
@@ -114,44 +116,90 @@ export class PolicyRuntime {
   }
 
   private readonly scratch = new Float64Array(5);
+  private readonly keys: string[] = [];
   private readonly sb: Uint8Array[] = [];
 
+  // The request template: the last request's strings stay in memory after an evaluation when the
+  // guest did not write over them, so a next request with the same strings (by identity or equal
+  // content) only writes its EffectVector. The guest sees exactly the bytes a full write would leave
+  // (the same allocation, the same record, the same strings); any other request first restores that
+  // range to the snapshot, so nothing of the previous request survives.
+  /** Strings (sync path) or encoded strings (worker path) of the request held in memory; [] = none. */
+  private tplKeys: unknown[] = [];
+  private tplBase = -1;
+  private tplTotal = 0;
+
   evaluate(req: GateRequest): RawDecision {
-    // Named reads and a reused array: keyed reads over the member names went megamorphic, and
+    // Named reads and reused arrays: keyed reads over the member names went megamorphic, and
     // Object.entries built arrays per request.
-    const sb = this.sb;
-    sb[0] = this.bytesOf(str(req.gate));
-    sb[1] = this.bytesOf(str(req.actor));
-    sb[2] = this.bytesOf(str(req.role));
-    sb[3] = this.bytesOf(str(req.mode));
-    sb[4] = this.bytesOf(str(req.posture));
-    sb[5] = this.bytesOf(str(req.environment));
+    const keys = this.keys;
+    keys[0] = str(req.gate);
+    keys[1] = str(req.actor);
+    keys[2] = str(req.role);
+    keys[3] = str(req.mode);
+    keys[4] = str(req.posture);
+    keys[5] = str(req.environment);
     let n = 6;
     const ctx = req.context;
     if (ctx !== undefined && ctx !== null)
       for (const k in ctx) {
         if (!Object.hasOwn(ctx, k)) continue;
-        sb[n++] = this.bytesOf(k);
-        sb[n++] = this.bytesOf(str(ctx[k]));
+        keys[n++] = k;
+        keys[n++] = str(ctx[k]);
       }
-    sb.length = n;
+    keys.length = n;
     const f = this.scratch;
     putEffect(req.effect, f, 0);
-    return this.run(sb, (n - 6) / 2, f, 0);
+    if (this.isTemplate(keys)) return this.exec(null, (n - 6) / 2, f, 0);
+    const sb = this.sb;
+    for (let i = 0; i < n; i++) sb[i] = this.bytesOf(keys[i] as string);
+    sb.length = n;
+    return this.exec(sb, (n - 6) / 2, f, 0, keys);
   }
 
   /**
    * Evaluate an already-encoded request: `sb` = the six request strings then key, value per context
-   * entry (UTF-8); `eff[effOff..effOff+5]` = the EffectVector (NaN = not given).
+   * entry (UTF-8); `eff[effOff..effOff+5]` = the EffectVector (NaN = not given). Pass the same
+   * Uint8Array objects for repeated strings: that is what lets a request reuse the template.
    */
   run(sb: Uint8Array[], nctx: number, eff: Float64Array, effOff: number): RawDecision {
+    return this.isTemplate(sb) ? this.exec(null, nctx, eff, effOff) : this.exec(sb, nctx, eff, effOff, sb);
+  }
+
+  private isTemplate(keys: readonly unknown[]): boolean {
+    const t = this.tplKeys;
+    if (t.length !== keys.length || t.length === 0) return false;
+    for (let i = 0; i < t.length; i++) if (t[i] !== keys[i]) return false;
+    return true;
+  }
+
+  /** Forget the template; with `restore`, put its bytes back to the snapshot first. */
+  private dropTemplate(restore: boolean): void {
+    if (restore && this.tplBase >= 0) this.restoreRange(this.tplBase, this.tplBase + this.tplTotal);
+    this.tplKeys = [];
+    this.tplBase = -1;
+  }
+
+  /** sb === null: the request is the template's (only the EffectVector is written). */
+  private exec(
+    sb: Uint8Array[] | null,
+    nctx: number,
+    eff: Float64Array,
+    effOff: number,
+    keys?: readonly unknown[],
+  ): RawDecision {
     const budget = this.spec.fuel;
     const ex = this.ex;
     let result: RawDecision;
     let clean = true;
-    try {
-      let total = 96 + 16 * nctx;
+    let total = this.tplTotal;
+    if (sb !== null) {
+      // Not the template: its bytes go back to the snapshot before the guest runs again.
+      if (this.tplBase >= 0) this.dropTemplate(true);
+      total = 96 + 16 * nctx;
       for (let i = 0; i < 6 + 2 * nctx; i++) total += (sb[i] as Uint8Array).length;
+    }
+    try {
       // One allocation for the record, the context array and every string (the guest cannot tell).
       const base = ex.gavel$begin(budget, total) >>> 0;
       if (this.u8.length === 0) this.refreshViews(); // grown: the old buffer is detached
@@ -159,27 +207,39 @@ export class PolicyRuntime {
         clean = false;
         return engineDecision('bad_output', budget - ex.gavel$get_fuel());
       }
-      const u8 = this.u8;
       const dv = this.dv;
-      let sp = base + 96 + 16 * nctx;
-      for (let i = 0; i < 6; i++) {
-        const b = sb[i] as Uint8Array;
-        put(u8, b, sp);
-        dv.setUint32(base + i * 8, sp, true);
-        dv.setUint32(base + i * 8 + 4, b.length, true);
-        sp += b.length;
+      if (sb === null && base !== this.tplBase) {
+        // Cannot happen with the globals reset after every call; never guess: fail closed.
+        clean = false;
+        return engineDecision('trap', budget - ex.gavel$get_fuel());
+      }
+      if (sb !== null) {
+        const u8 = this.u8;
+        let sp = base + 96 + 16 * nctx;
+        for (let i = 0; i < 6; i++) {
+          const b = sb[i] as Uint8Array;
+          put(u8, b, sp);
+          dv.setUint32(base + i * 8, sp, true);
+          dv.setUint32(base + i * 8 + 4, b.length, true);
+          sp += b.length;
+        }
+        const list = base + 96;
+        dv.setUint32(base + 88, nctx === 0 ? 0 : list, true);
+        dv.setUint32(base + 92, nctx, true);
+        for (let i = 0; i < 2 * nctx; i++) {
+          const b = sb[6 + i] as Uint8Array;
+          put(u8, b, sp);
+          dv.setUint32(list + i * 8, sp, true);
+          dv.setUint32(list + i * 8 + 4, b.length, true);
+          sp += b.length;
+        }
+        if (this.spec.tracked && keys !== undefined) {
+          this.tplKeys = keys.slice();
+          this.tplBase = base;
+          this.tplTotal = total;
+        }
       }
       for (let i = 0; i < 5; i++) dv.setFloat64(base + 48 + i * 8, eff[effOff + i] as number, true);
-      const list = base + 96;
-      dv.setUint32(base + 88, nctx === 0 ? 0 : list, true);
-      dv.setUint32(base + 92, nctx, true);
-      for (let i = 0; i < 2 * nctx; i++) {
-        const b = sb[6 + i] as Uint8Array;
-        put(u8, b, sp);
-        dv.setUint32(list + i * 8, sp, true);
-        dv.setUint32(list + i * 8 + 4, b.length, true);
-        sp += b.length;
-      }
       this.hostLo = base;
       this.hostHi = base + total;
       const out = ex.evaluate(base) >>> 0;
@@ -257,6 +317,17 @@ export class PolicyRuntime {
     else this.u8.set(this.snapshot.subarray(lo, hi), lo);
   }
 
+  /** Restore one packed guest-written range; false when it overlaps the host's request bytes. */
+  private restoreGuest(packed: number, hostLo: number, hostHi: number): boolean {
+    if (packed >= 2 ** 49) return true; // nothing written (lo clamped to 2^24)
+    const lo = Math.floor(packed / 2 ** 25);
+    let hi = packed - lo * 2 ** 25;
+    if (hi > this.memBytes) hi = this.memBytes;
+    if (lo >= hi) return true;
+    this.restoreRange(lo, hi);
+    return !(lo < hostHi && hi > hostLo);
+  }
+
   /** Back to the post-start state: globals via gavel$reset, memory from the snapshot. */
   private restore(clean: boolean): void {
     const ex = this.ex;
@@ -267,22 +338,28 @@ export class PolicyRuntime {
       return;
     }
     const low = ex.gavel$low();
+    const alloc = ex.gavel$alloc_range();
     const packed = ex.gavel$end(); // also resets the globals
-    if (this.spec.tracked) {
-      if (low < 2 ** 49) {
-        const llo = Math.floor(low / 2 ** 25);
-        const lhi = low - llo * 2 ** 25;
-        if (llo < lhi) this.restoreRange(llo, lhi);
-      }
-      let lo = Math.floor(packed / 2 ** 25);
-      let hi = packed - lo * 2 ** 25;
-      if (this.hostLo < lo) lo = this.hostLo;
-      if (this.hostHi > hi) hi = this.hostHi;
-      if (hi > this.memBytes) hi = this.memBytes;
-      if (lo < hi) this.restoreRange(lo, hi);
-    } else {
+    if (!this.spec.tracked) {
       this.u8.set(this.snapshot);
+      return;
     }
+    const hostLo = this.hostLo;
+    const hostHi = this.hostHi;
+    // The request's own bytes stay (the template) unless the guest wrote into them.
+    let keep = this.tplBase === hostLo;
+    if (!this.restoreGuest(low, hostLo, hostHi)) keep = false;
+    if (!this.restoreGuest(alloc, hostLo, hostHi)) keep = false;
+    let lo = Math.floor(packed / 2 ** 25);
+    let hi = packed - lo * 2 ** 25;
+    if (lo < hi && lo < hostHi && hi > hostLo) keep = false;
+    if (!keep) {
+      this.dropTemplate(false);
+      if (hostLo < lo) lo = hostLo;
+      if (hostHi > hi) hi = hostHi;
+    }
+    if (hi > this.memBytes) hi = this.memBytes;
+    if (lo < hi) this.restoreRange(lo, hi);
   }
 }
 

@@ -64,7 +64,29 @@ const hostile: Record<string, { wat: string; fuel?: number; reason: string }> = 
         (else (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))))`),
     reason: 'low-risk',
   },
+  'h.scribble': {
+    // Permits while its gate name reads "h.", then overwrites the request it was given (a string
+    // byte and the record's gate pointer): a next request must get fresh bytes, not these.
+    wat: policyWat(`(if (result i32) (i32.eq (i32.load16_u (i32.load (local.get $req))) (i32.const 0x2e68))
+        (then
+          (i32.store8 (i32.load (local.get $req)) (i32.const 88))
+          (i32.store (local.get $req) (i32.const 0))
+          ${PERMIT})
+        (else (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))))`),
+    reason: 'low-risk',
+  },
 };
+/** Permits only when the 512 bytes after its request's last string (no context) are all zero. */
+const PEEK = policyWat(`(local $p i32) (local $end i32)
+    (local.set $p (i32.add (i32.load offset=40 (local.get $req)) (i32.load offset=44 (local.get $req))))
+    (local.set $end (i32.add (local.get $p) (i32.const 512)))
+    (block $dirty (loop $l
+      (if (i32.ge_u (local.get $p) (local.get $end)) (then (return ${PERMIT})))
+      (br_if $dirty (i32.load8_u (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $l)))
+    (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))`);
+const STATEFUL = new Set(['h.state', 'h.scribble']);
 
 let engine: Engine;
 let good: LoadedPolicy;
@@ -84,6 +106,8 @@ beforeAll(async () => {
     fuel: 0x7fffffff,
   });
   policies.push(await loadPolicy(spin, { allowUnsigned: true }));
+  const peek = await writePackage(join(root, 'peek'), PEEK, { name: 'peek', gates: ['h.peek'] });
+  policies.push(await loadPolicy(peek, { allowUnsigned: true }));
   good = await loadPolicy(
     await writePackage(join(root, 'good'), policyWat(THRESHOLD_BODY), { gates: ['tool.execute'] }),
     {
@@ -101,7 +125,7 @@ describe('hostile modules are contained', () => {
       const req = { ...baseRequest, gate };
       const sync = engine.evaluateSync(req);
       expect(sync.reason).toBe(h.reason);
-      if (gate !== 'h.state') expect(sync.verdict).toBe('deny');
+      if (!STATEFUL.has(gate)) expect(sync.verdict).toBe('deny');
       const pooled = await engine.evaluate(req);
       expect(pooled).toEqual(sync);
       // Twice more: no state carried over (h.state permits only on a first call).
@@ -111,6 +135,17 @@ describe('hostile modules are contained', () => {
       expect(next).toMatchObject({ verdict: 'deny', reason: 'high-risk' });
     });
   }
+
+  test('a request leaves nothing behind for the next: a shorter one finds zeros past its end', async () => {
+    // The engine keeps the last request's bytes in memory to reuse them for an identical next one;
+    // a different request must not see any of them (here: 300 bytes of a longer actor).
+    const long = { ...baseRequest, gate: 'h.peek', actor: 'x'.repeat(300), context: {} };
+    const short = { ...long, actor: 'y' };
+    const sync = [long, short, long, long, short, short].map((r) => engine.evaluateSync(r));
+    for (const d of sync) expect(d).toMatchObject({ verdict: 'permit', reason: 'low-risk' });
+    const pooled = await engine.evaluateBatch([long, short, long, long, short, short]);
+    expect(pooled).toEqual(sync);
+  });
 
   test('without store tracking (whole-memory restore) a stateful policy is as isolated, same fuel', () => {
     const m = binaryen.parseText((hostile['h.state'] as { wat: string }).wat);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as chain from '../chain/index.js';
 import { DaemonClient, hashToken } from '../daemon/index.js';
+import { INSTRUMENTER } from '../engine/index.js';
 import type { BenchResult } from './types.js';
 
 interface AutocannonResult {
@@ -154,7 +155,7 @@ export async function buildPolicy(root: string): Promise<string> {
     fuel: 100000,
     maxMemoryPages: 4,
     component: { file: 'component.wasm', sha256: createHash('sha256').update(component).digest('hex') },
-    instrumenter: { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' },
+    instrumenter: { ...INSTRUMENTER },
   };
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return join(root, 'policies');

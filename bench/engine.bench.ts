@@ -12,7 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import binaryen from 'binaryen';
-import { Engine, type GateRequest, loadPolicy, optimizeOnly, sha256Hex } from '../engine/index.js';
+import {
+  Engine,
+  type GateRequest,
+  INSTRUMENTER,
+  loadPolicy,
+  optimizeOnly,
+  sha256Hex,
+} from '../engine/index.js';
 import { instrument } from '../engine/instrument.js';
 import type { BenchResult } from './types.js';
 
@@ -82,7 +89,7 @@ export async function watPackage(): Promise<string> {
       fuel: 100000,
       maxMemoryPages: 4,
       component: { file: 'component.wasm', sha256: sha256Hex(comp) },
-      instrumenter: { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' },
+      instrumenter: { ...INSTRUMENTER },
     }),
   );
   return dir;

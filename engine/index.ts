@@ -2,7 +2,15 @@
 export { checkWorld, coreModules, WORLD } from './component.js';
 export { Engine } from './engine.js';
 export { EngineError } from './errors.js';
-export { INSTRUMENTER, inspectCore, instrument, MEMORY_CAP_PAGES, optimizeOnly } from './instrument.js';
+export {
+  FUEL_PASSES,
+  type FuelPass,
+  INSTRUMENTER,
+  inspectCore,
+  instrument,
+  MEMORY_CAP_PAGES,
+  optimizeOnly,
+} from './instrument.js';
 export { type LoadedPolicy, loadPolicy, parseManifest, sha256Hex } from './load.js';
 export { MAX_OUTPUT_STRING, PolicyRuntime, type PolicySpec, type RawDecision } from './runtime.js';
 export {

@@ -11,8 +11,13 @@
 // bulk-memory ops get a full restore of their initial memory instead (correct, slower).
 import binaryen from 'binaryen';
 import { EngineError } from './errors.js';
+import { fuelInLocals } from './fuel-local.js';
 
-export const INSTRUMENTER = { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' } as const;
+/** What `gavel policy build` writes into manifests: the newest pass. */
+export const INSTRUMENTER = { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v2' } as const;
+/** Every pass this engine implements; a manifest names the one its recorded fuel was counted with. */
+export const FUEL_PASSES = ['gavel-fuel/v1', 'gavel-fuel/v2'] as const;
+export type FuelPass = (typeof FUEL_PASSES)[number];
 /** Engine-wide memory cap in 64 KiB pages (16 MiB) on top of the manifest's maxMemoryPages. */
 export const MEMORY_CAP_PAGES = 256;
 const INLINE_MAX_SIZE = 48;
@@ -26,6 +31,8 @@ export interface Instrumented {
   wasm: Uint8Array;
   tracked: boolean;
   facts: CoreFacts;
+  /** gavel-fuel/v2 only: functions whose counter lives in a local, and those left as v1 had them. */
+  fuelLocals?: { rewritten: number; skipped: number };
 }
 
 /** Imports, exports and memory of a core module, without changing it. */
@@ -86,8 +93,16 @@ export function instrument(
      * measure fuel metering alone.
      */
     trackStores?: boolean;
+    /** Default: the newest (INSTRUMENTER.pass). */
+    pass?: FuelPass;
   },
 ): Instrumented {
+  const pass = opts.pass ?? INSTRUMENTER.pass;
+  if (!FUEL_PASSES.includes(pass))
+    throw new EngineError(
+      'BAD_PACKAGE',
+      `unknown fuel pass ${String(pass)} (known: ${FUEL_PASSES.join(', ')})`,
+    );
   const m = binaryen.readBinary(core);
   try {
     m.setFeatures(binaryen.Features.All);
@@ -314,7 +329,19 @@ export function instrument(
     binaryen.setShrinkLevel(0);
     m.runPasses(['inlining-optimizing']);
     if (m.validate() !== 1) throw new EngineError('BAD_PACKAGE', 'the instrumented module does not validate');
-    return { wasm: m.emitBinary(), tracked, facts: f };
+    const wasm = m.emitBinary();
+    if (pass === 'gavel-fuel/v2') {
+      // The binary lists globals in the module's order and a policy imports none: the index is the
+      // position among the module's globals.
+      let index = -1;
+      for (let i = 0; i < m.getNumGlobals() && index < 0; i++)
+        if (binaryen.getGlobalInfo(m.getGlobalByIndex(i)).name === FUEL) index = i;
+      const r = fuelInLocals(wasm, index);
+      if (!WebAssembly.validate(r.wasm))
+        throw new EngineError('BAD_PACKAGE', 'the gavel-fuel/v2 module does not validate');
+      return { wasm: r.wasm, tracked, facts: f, fuelLocals: { rewritten: r.rewritten, skipped: r.skipped } };
+    }
+    return { wasm, tracked, facts: f };
   } finally {
     m.dispose();
   }

@@ -5,7 +5,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkWorld, coreModules, WORLD } from './component.js';
 import { EngineError } from './errors.js';
-import { type CoreFacts, INSTRUMENTER, instrument, MEMORY_CAP_PAGES } from './instrument.js';
+import {
+  type CoreFacts,
+  FUEL_PASSES,
+  type FuelPass,
+  INSTRUMENTER,
+  instrument,
+  MEMORY_CAP_PAGES,
+} from './instrument.js';
 import type { PolicySpec } from './runtime.js';
 import {
   checkEnvelope,
@@ -57,6 +64,16 @@ export function parseManifest(bytes: Uint8Array, where: string): Manifest {
     throw new EngineError(
       'memory_limit',
       `${where}: maxMemoryPages ${m.maxMemoryPages} exceeds the cap of ${MEMORY_CAP_PAGES}`,
+    );
+  const ins = m.instrumenter as Record<string, unknown> | undefined;
+  if (typeof ins !== 'object' || ins === null) throw bad('instrumenter missing');
+  if (ins.name !== INSTRUMENTER.name || ins.version !== INSTRUMENTER.version)
+    throw bad(
+      `instrumenter ${String(ins.name)} ${String(ins.version)}: this engine instruments with ${INSTRUMENTER.name} ${INSTRUMENTER.version} only (fuel counts depend on it)`,
+    );
+  if (!FUEL_PASSES.includes(ins.pass as FuelPass))
+    throw bad(
+      `instrumenter.pass ${String(ins.pass)} is not one this engine implements (${FUEL_PASSES.join(', ')})`,
     );
   const c = m.component as Record<string, unknown> | undefined;
   if (typeof c?.file !== 'string' || typeof c.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(c.sha256))
@@ -114,6 +131,7 @@ export async function loadPolicy(
   const inst = instrument(cores[0] as Uint8Array, {
     fuel: manifest.fuel,
     maxMemoryPages: manifest.maxMemoryPages,
+    pass: manifest.instrumenter.pass as FuelPass,
   });
   const module = await WebAssembly.compile(inst.wasm);
   return {

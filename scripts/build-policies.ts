@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inspectCore } from '../engine/index.js';
+import { INSTRUMENTER, inspectCore } from '../engine/index.js';
 import { loadConstitution, tableSource } from './constitution.js';
 import { POLICIES, REPO } from './paths.js';
 
@@ -135,7 +135,7 @@ export async function buildPolicies(
       fuel: p.fuel,
       maxMemoryPages: p.maxMemoryPages,
       component: { file: 'component.wasm', sha256 },
-      instrumenter: { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' },
+      instrumenter: { ...INSTRUMENTER },
       ...(p.description !== undefined ? { description: p.description } : {}),
     };
     writeFileSync(path.join(target, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

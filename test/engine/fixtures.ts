@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import binaryen from 'binaryen';
 import { formatVerifierKey, generateSigner, type SignerKey, sign } from '../../chain/index.js';
-import { sha256Hex } from '../../engine/index.js';
+import { type FuelPass, INSTRUMENTER, sha256Hex } from '../../engine/index.js';
 import { MANIFEST_PAYLOAD_TYPE, pae } from '../../engine/trust.js';
 
 const WIT = readFileSync(new URL('../../policies/wit/gate.wit', import.meta.url), 'utf8');
@@ -52,6 +52,8 @@ export interface PkgOpts {
   fuel?: number;
   maxMemoryPages?: number;
   gates?: string[];
+  /** Default: the pass `gavel policy build` writes (INSTRUMENTER.pass). */
+  pass?: FuelPass;
 }
 
 export async function writePackage(dir: string, wat: string, o: PkgOpts = {}): Promise<string> {
@@ -70,7 +72,7 @@ export function writeComponentPackage(dir: string, component: Uint8Array, o: Pkg
     fuel: o.fuel ?? 100000,
     maxMemoryPages: o.maxMemoryPages ?? 4,
     component: { file: 'component.wasm', sha256: sha256Hex(component) },
-    instrumenter: { name: 'binaryen', version: '130.0.0', pass: 'gavel-fuel/v1' },
+    instrumenter: { ...INSTRUMENTER, pass: o.pass ?? INSTRUMENTER.pass },
   };
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return dir;

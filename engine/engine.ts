@@ -182,8 +182,11 @@ export class Engine {
     const timeout = this.timeoutMs * Math.max(1, Math.ceil(idx.length / 1000));
     let res: EncodedResults;
     try {
-      res = (await (this.pool as Piscina).run(encodeBatch(sub, pol), {
+      // The typed arrays are moved to the worker, not copied (a copy cost ~50 ns a request here).
+      const enc = encodeBatch(sub, pol);
+      res = (await (this.pool as Piscina).run(enc, {
         signal: AbortSignal.timeout(timeout),
+        transferList: [enc.ints.buffer, enc.effects.buffer, enc.ctx.buffer] as ArrayBuffer[],
       })) as EncodedResults;
     } catch (err) {
       // The backstop fired (piscina terminates and replaces the worker) or the worker died.

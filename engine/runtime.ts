@@ -56,8 +56,16 @@ export class PolicyRuntime {
   private zeroFrom = -1;
   private u8!: Uint8Array;
   private dv!: DataView;
+  private buf!: Buffer;
   private readonly strCache = new Map<string, Uint8Array>();
-  private readonly outCache = new Map<number, { bytes: Uint8Array; str: string }>();
+  /** The last string read at each place, when ASCII (compared char by char before reuse). */
+  private readonly outCache = new Map<number, string>();
+  /** Output strings read from memory the guest did not write (post-start bytes): keyed by place. */
+  private readonly constCache = new Map<number, string>();
+  /** Stores below this address are tracked as the low range (static data and the start's heap). */
+  private split = 0;
+  /** The low range written by the current call (packed), for lift(). */
+  private lowNow = 2 ** 49;
 
   constructor(readonly spec: PolicySpec) {
     this.instantiate();
@@ -91,7 +99,9 @@ export class PolicyRuntime {
       this.u8.set(this.snapshot);
       this.ex.gavel$reset();
       this.ex.gavel$set_split(split);
+      this.split = split;
     } else {
+      this.split = 0;
       this.ex = new WebAssembly.Instance(this.spec.module, {}).exports as unknown as Exports;
       this.ex.gavel$snap();
       this.refreshViews();
@@ -103,6 +113,7 @@ export class PolicyRuntime {
     const buf = this.ex.memory.buffer;
     this.u8 = new Uint8Array(buf);
     this.dv = new DataView(buf);
+    this.buf = Buffer.from(buf);
   }
 
   private bytesOf(s: string): Uint8Array {
@@ -243,7 +254,9 @@ export class PolicyRuntime {
       this.hostLo = base;
       this.hostHi = base + total;
       const out = ex.evaluate(base) >>> 0;
-      result = this.lift(out, budget - ex.gavel$get_fuel());
+      const fuel = budget - ex.gavel$get_fuel();
+      if (this.spec.tracked) this.lowNow = ex.gavel$low();
+      result = this.lift(out, fuel);
       if (ex.cabi_post_evaluate) ex.cabi_post_evaluate(out);
     } catch (err) {
       clean = false;
@@ -286,34 +299,64 @@ export class PolicyRuntime {
   private str(ptr: number, len: number): string | undefined {
     if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return undefined;
     const key = ptr * 2048 + len;
-    const c = this.outCache.get(key);
+    // Below the split every store of this call is in the low range: bytes outside it are the
+    // post-start snapshot's, the same on every call, so the string read from them once is reused
+    // with no comparison (constant reasons and rules built at start).
+    let pristine = false;
+    if (this.spec.tracked && ptr + len <= this.split) {
+      const low = this.lowNow;
+      const llo = Math.floor(low / 2 ** 25);
+      const lhi = low - llo * 2 ** 25;
+      pristine = llo >= lhi || ptr + len <= llo || ptr >= lhi;
+      if (pristine) {
+        const k = this.constCache.get(key);
+        if (k !== undefined) return k;
+      }
+    }
     const u8 = this.u8;
+    const c = this.outCache.get(key);
     if (c !== undefined) {
-      const b = c.bytes;
       let same = true;
       for (let i = 0; i < len; i++) {
-        if (b[i] !== u8[ptr + i]) {
+        if (c.charCodeAt(i) !== u8[ptr + i]) {
           same = false;
           break;
         }
       }
-      if (same) return c.str;
+      if (same) return c;
     }
-    const bytes = u8.slice(ptr, ptr + len);
-    let s: string;
-    try {
-      s = dec.decode(bytes);
-    } catch {
-      return undefined;
+    // Buffer's UTF-8 decoding replaces what is not UTF-8 with U+FFFD: only then ask the strict decoder
+    // (a policy may return U+FFFD itself, validly encoded).
+    let s = this.buf.toString('utf8', ptr, ptr + len);
+    if (s.includes('\uFFFD')) {
+      try {
+        s = dec.decode(u8.subarray(ptr, ptr + len));
+      } catch {
+        return undefined;
+      }
     }
-    if (this.outCache.size > 1024) this.outCache.clear();
-    this.outCache.set(key, { bytes, str: s });
+    if (pristine) {
+      if (this.constCache.size > 4096) this.constCache.clear();
+      this.constCache.set(key, s);
+    } else if (s.length === len) {
+      // All ASCII (one UTF-16 unit per byte): comparable byte for char next time.
+      if (this.outCache.size > 1024) this.outCache.clear();
+      this.outCache.set(key, s);
+    }
     return s;
   }
 
   /** Snapshot bytes back into [lo, hi): a fill where the snapshot is all zeros (no view to make). */
   private restoreRange(lo: number, hi: number): void {
-    if (lo >= this.zeroFrom) this.u8.fill(0, lo, hi);
+    if (hi - lo <= 32) {
+      // A few bytes (the decision record, an allocator header): a loop beats making a view.
+      const u8 = this.u8;
+      if (lo >= this.zeroFrom) for (let i = lo; i < hi; i++) u8[i] = 0;
+      else {
+        const snap = this.snapshot;
+        for (let i = lo; i < hi; i++) u8[i] = snap[i] as number;
+      }
+    } else if (lo >= this.zeroFrom) this.u8.fill(0, lo, hi);
     else this.u8.set(this.snapshot.subarray(lo, hi), lo);
   }
 

@@ -17,6 +17,12 @@ export default function run(b: EncodedBatch): EncodedResults {
   const rules = new Int32Array(n);
   const strings: string[] = [];
   const table = new Map<string, number>();
+  // Reasons and rules repeat from one decision to the next (often the very same string object):
+  // the last one of each is checked before the table.
+  let lastReason = '';
+  let lastReasonId = -1;
+  let lastRule = '';
+  let lastRuleId = -1;
   const id = (s: string): number => {
     let i = table.get(s);
     if (i === undefined) {
@@ -26,7 +32,8 @@ export default function run(b: EncodedBatch): EncodedResults {
     }
     return i;
   };
-  // Each distinct string of the batch is encoded once; requests are assembled from indices.
+  // Each distinct string of the batch is encoded once; requests are assembled from indices, and the
+  // runtime reuses a request's bytes when they are the same objects as the previous request's.
   const bytes = b.strings.map((x) => enc.encode(x));
   const ints = b.ints;
   const sb: Uint8Array[] = [];
@@ -37,12 +44,20 @@ export default function run(b: EncodedBatch): EncodedResults {
     const off = ints[o + 7] as number;
     const nctx = ints[o + 8] as number;
     for (let i = 0; i < 2 * nctx; i++) sb[6 + i] = bytes[b.ctx[off + i] as number] as Uint8Array;
-    sb.length = 6 + 2 * nctx;
+    if (sb.length !== 6 + 2 * nctx) sb.length = 6 + 2 * nctx;
     const d = rt.run(sb, nctx, b.effects, r * 5);
     verdicts[r] = VERDICTS.indexOf(d.verdict);
     fuel[r] = d.fuel;
-    reasons[r] = id(d.reason);
-    rules[r] = id(d.rule);
+    if (d.reason !== lastReason || lastReasonId < 0) {
+      lastReason = d.reason;
+      lastReasonId = id(d.reason);
+    }
+    reasons[r] = lastReasonId;
+    if (d.rule !== lastRule || lastRuleId < 0) {
+      lastRule = d.rule;
+      lastRuleId = id(d.rule);
+    }
+    rules[r] = lastRuleId;
   }
   return { strings, verdicts, fuel, reasons, rules };
 }

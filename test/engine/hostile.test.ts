@@ -86,6 +86,10 @@ const PEEK = policyWat(`(local $p i32) (local $end i32)
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $l)))
     (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))`);
+/** Returns its constant reason "low-risk", after rewriting it in place to "Low-risk" when risk > 0.5. */
+const REWRITE = policyWat(`(if (f64.gt (f64.load offset=48 (local.get $req)) (f64.const 0.5))
+      (then (i32.store8 (i32.const 26) (i32.const 76))))
+    ${PERMIT}`);
 const STATEFUL = new Set(['h.state', 'h.scribble']);
 
 let engine: Engine;
@@ -108,6 +112,11 @@ beforeAll(async () => {
   policies.push(await loadPolicy(spin, { allowUnsigned: true }));
   const peek = await writePackage(join(root, 'peek'), PEEK, { name: 'peek', gates: ['h.peek'] });
   policies.push(await loadPolicy(peek, { allowUnsigned: true }));
+  const rewrite = await writePackage(join(root, 'rewrite'), REWRITE, {
+    name: 'rewrite',
+    gates: ['h.rewrite'],
+  });
+  policies.push(await loadPolicy(rewrite, { allowUnsigned: true }));
   good = await loadPolicy(
     await writePackage(join(root, 'good'), policyWat(THRESHOLD_BODY), { gates: ['tool.execute'] }),
     {
@@ -145,6 +154,19 @@ describe('hostile modules are contained', () => {
     for (const d of sync) expect(d).toMatchObject({ verdict: 'permit', reason: 'low-risk' });
     const pooled = await engine.evaluateBatch([long, short, long, long, short, short]);
     expect(pooled).toEqual(sync);
+  });
+
+  test('a policy rewriting its constant reason in place reports the bytes it wrote, then the original again', async () => {
+    // Strings read from memory the call did not write are reused without reading them again; one the
+    // call wrote into must be read afresh.
+    const reqs = [0.1, 0.9, 0.1, 0.9, 0.9, 0.1].map((risk) => ({
+      ...baseRequest,
+      gate: 'h.rewrite',
+      effect: { risk },
+    }));
+    const want = ['low-risk', 'Low-risk', 'low-risk', 'Low-risk', 'Low-risk', 'low-risk'];
+    expect(reqs.map((r) => engine.evaluateSync(r).reason)).toEqual(want);
+    expect((await engine.evaluateBatch(reqs)).map((d) => d.reason)).toEqual(want);
   });
 
   test('without store tracking (whole-memory restore) a stateful policy is as isolated, same fuel', () => {

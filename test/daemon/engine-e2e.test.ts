@@ -28,13 +28,18 @@ async function pkg(
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
   return dir;
 }
-const lines = (p: string) =>
-  readFileSync(p, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map(
-      (l) => JSON.parse(l) as Record<string, unknown> & { kind: string; payload: Record<string, unknown> },
-    );
+/**
+ * The ledger's complete lines. Read straight after a SIGKILL, the file may end in a torn line (a
+ * write the kill cut short, never acknowledged; the next open truncates it): that tail is left out,
+ * every newline-terminated line must parse.
+ */
+const lines = (p: string) => {
+  const parts = readFileSync(p, 'utf8').split('\n');
+  parts.pop(); // '' after the final newline, or the torn tail
+  return parts.map(
+    (l) => JSON.parse(l) as Record<string, unknown> & { kind: string; payload: Record<string, unknown> },
+  );
+};
 
 describe('daemon with the real engine', () => {
   it('governed deployment, decisions naming their policy, emergency, SIGKILL under load', async () => {

@@ -164,15 +164,15 @@ function rewrite(wasm: Uint8Array, fuel: number): Rewritten {
       const n = r.u32();
       const bodies: Uint8Array[] = [];
       for (let i = 0; i < n; i++) {
+        const sizeAt = r.p;
         const bsize = r.u32();
         const bstart = r.p;
         const np = params[funcTypes[i] as number];
         if (np === undefined) throw new RangeError(`function ${i + importedFuncs} has no type`);
         const out = rewriteBody(wasm, bstart, bstart + bsize, np, fuel);
-        if (out === 'untouched') bodies.push(wasm.subarray(bstart - uleb(bsize).length, bstart + bsize));
-        else if (out === 'bail') {
-          skipped++;
-          bodies.push(wasm.subarray(bstart - uleb(bsize).length, bstart + bsize));
+        if (out === 'untouched' || out === 'bail') {
+          if (out === 'bail') skipped++;
+          bodies.push(wasm.subarray(sizeAt, bstart + bsize)); // the body as it was, size and all
         } else {
           rewritten++;
           bodies.push(Uint8Array.from(uleb(out.length)), out);

@@ -318,8 +318,6 @@ export function instrument(
     ];
     m.addFunction('gavel$end', binaryen.none, f64, [f64], m.block(null, endBody, f64));
     m.addFunctionExport('gavel$end', 'gavel$end');
-    fn('gavel$lo', [], i32, m.global.get(LO, i32));
-    fn('gavel$hi', [], i32, m.global.get(HI, i32));
 
     // Inline the hooks (size-bounded inlining; fuel was already placed, so counts do not change).
     // 48 is the smallest bound that takes in the two-range store hook (~40 nodes): called, it cost

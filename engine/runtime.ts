@@ -35,10 +35,7 @@ interface Exports {
   gavel$low(): number;
   gavel$alloc_range(): number;
   gavel$set_split(at: number): void;
-  gavel$set_fuel(n: number): void;
   gavel$get_fuel(): number;
-  gavel$lo(): number;
-  gavel$hi(): number;
 }
 
 const enc = new TextEncoder();
@@ -64,7 +61,7 @@ export class PolicyRuntime {
   private readonly constCache = new Map<number, string>();
   /** Stores below this address are tracked as the low range (static data and the start's heap). */
   private split = 0;
-  /** The low range written by the current call (packed), for lift(). */
+  /** The low range (packed) the current call wrote, read once after evaluate (tracked modules). */
   private lowNow = 2 ** 49;
 
   constructor(readonly spec: PolicySpec) {
@@ -161,11 +158,11 @@ export class PolicyRuntime {
     keys.length = n;
     const f = this.scratch;
     putEffect(req.effect, f, 0);
-    if (this.isTemplate(keys)) return this.exec(null, (n - 6) / 2, f, 0);
+    if (this.isTemplate(keys)) return this.exec(null, keys, (n - 6) / 2, f, 0);
     const sb = this.sb;
     for (let i = 0; i < n; i++) sb[i] = this.bytesOf(keys[i] as string);
     sb.length = n;
-    return this.exec(sb, (n - 6) / 2, f, 0, keys);
+    return this.exec(sb, keys, (n - 6) / 2, f, 0);
   }
 
   /**
@@ -174,7 +171,7 @@ export class PolicyRuntime {
    * Uint8Array objects for repeated strings: that is what lets a request reuse the template.
    */
   run(sb: Uint8Array[], nctx: number, eff: Float64Array, effOff: number): RawDecision {
-    return this.isTemplate(sb) ? this.exec(null, nctx, eff, effOff) : this.exec(sb, nctx, eff, effOff, sb);
+    return this.exec(this.isTemplate(sb) ? null : sb, sb, nctx, eff, effOff);
   }
 
   private isTemplate(keys: readonly unknown[]): boolean {
@@ -191,13 +188,16 @@ export class PolicyRuntime {
     this.tplBase = -1;
   }
 
-  /** sb === null: the request is the template's (only the EffectVector is written). */
+  /**
+   * sb === null: the request is the template's (only the EffectVector is written); otherwise it is
+   * written in full and `keys` (what isTemplate compares) become the new template.
+   */
   private exec(
     sb: Uint8Array[] | null,
+    keys: readonly unknown[],
     nctx: number,
     eff: Float64Array,
     effOff: number,
-    keys?: readonly unknown[],
   ): RawDecision {
     const budget = this.spec.fuel;
     const ex = this.ex;
@@ -244,20 +244,22 @@ export class PolicyRuntime {
           dv.setUint32(list + i * 8 + 4, b.length, true);
           sp += b.length;
         }
-        if (this.spec.tracked && keys !== undefined) {
+        if (this.spec.tracked) {
+          // restore() keeps or restores exactly this range: it is the request's, template or not.
           this.tplKeys = keys.slice();
           this.tplBase = base;
           this.tplTotal = total;
         }
       }
       for (let i = 0; i < 5; i++) dv.setFloat64(base + 48 + i * 8, eff[effOff + i] as number, true);
-      this.hostLo = base;
-      this.hostHi = base + total;
       const out = ex.evaluate(base) >>> 0;
       const fuel = budget - ex.gavel$get_fuel();
       if (this.spec.tracked) this.lowNow = ex.gavel$low();
       result = this.lift(out, fuel);
-      if (ex.cabi_post_evaluate) ex.cabi_post_evaluate(out);
+      if (ex.cabi_post_evaluate) {
+        ex.cabi_post_evaluate(out);
+        if (this.spec.tracked) this.lowNow = ex.gavel$low(); // it may have written more
+      }
     } catch (err) {
       clean = false;
       const left = safeFuel(ex);
@@ -275,9 +277,6 @@ export class PolicyRuntime {
     }
     return result;
   }
-
-  private hostLo = 0;
-  private hostHi = 0;
 
   private atCap(): boolean {
     return this.ex.memory.buffer.byteLength >= this.spec.maxMemoryPages * 65536;
@@ -380,29 +379,20 @@ export class PolicyRuntime {
       this.instantiate();
       return;
     }
-    const low = ex.gavel$low();
-    const alloc = ex.gavel$alloc_range();
-    const packed = ex.gavel$end(); // also resets the globals
     if (!this.spec.tracked) {
+      ex.gavel$end(); // resets the globals
       this.u8.set(this.snapshot);
       return;
     }
-    const hostLo = this.hostLo;
-    const hostHi = this.hostHi;
-    // The request's own bytes stay (the template) unless the guest wrote into them.
-    let keep = this.tplBase === hostLo;
-    if (!this.restoreGuest(low, hostLo, hostHi)) keep = false;
-    if (!this.restoreGuest(alloc, hostLo, hostHi)) keep = false;
-    let lo = Math.floor(packed / 2 ** 25);
-    let hi = packed - lo * 2 ** 25;
-    if (lo < hi && lo < hostHi && hi > hostLo) keep = false;
-    if (!keep) {
-      this.dropTemplate(false);
-      if (hostLo < lo) lo = hostLo;
-      if (hostHi > hi) hi = hostHi;
-    }
-    if (hi > this.memBytes) hi = this.memBytes;
-    if (lo < hi) this.restoreRange(lo, hi);
+    const alloc = ex.gavel$alloc_range();
+    const high = ex.gavel$end(); // also resets the globals
+    // The request's own bytes (the template) stay unless the guest wrote into them.
+    const hostLo = this.tplBase;
+    const hostHi = this.tplBase + this.tplTotal;
+    const lowApart = this.restoreGuest(this.lowNow, hostLo, hostHi);
+    const allocApart = this.restoreGuest(alloc, hostLo, hostHi);
+    const highApart = this.restoreGuest(high, hostLo, hostHi);
+    if (!(lowApart && allocApart && highApart)) this.dropTemplate(true);
   }
 }
 

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as chain from '../../chain/index.js';
 import { DaemonClient } from '../../daemon/index.js';
 import { newKey, policyWat, signPackage, THRESHOLD_BODY, writePackage } from '../engine/fixtures.js';
+import { ledgerLines } from '../helpers/ledger.js';
 import { makeConfig, TOKENS } from './helpers.js';
 import { spawnDaemon } from './proc.js';
 
@@ -28,18 +29,8 @@ async function pkg(
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
   return dir;
 }
-/**
- * The ledger's complete lines. Read straight after a SIGKILL, the file may end in a torn line (a
- * write the kill cut short, never acknowledged; the next open truncates it): that tail is left out,
- * every newline-terminated line must parse.
- */
-const lines = (p: string) => {
-  const parts = readFileSync(p, 'utf8').split('\n');
-  parts.pop(); // '' after the final newline, or the torn tail
-  return parts.map(
-    (l) => JSON.parse(l) as Record<string, unknown> & { kind: string; payload: Record<string, unknown> },
-  );
-};
+const lines = (p: string) =>
+  ledgerLines<Record<string, unknown> & { kind: string; payload: Record<string, unknown> }>(p);
 
 describe('daemon with the real engine', () => {
   it('governed deployment, decisions naming their policy, emergency, SIGKILL under load', async () => {

@@ -1,26 +1,15 @@
 // Every acknowledged event is in the ledger after the daemon (a real child process) is killed with
 // SIGKILL under load, round after round, and the ledger verifies after each round.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as chain from '../../chain/index.js';
 import { DaemonClient } from '../../daemon/index.js';
 import { makeConfig, TOKENS } from '../daemon/helpers.js';
 import { spawnDaemon } from '../daemon/proc.js';
+import { ledgerLines } from '../helpers/ledger.js';
 
 const hasLedger = (chain as unknown as { Ledger?: unknown }).Ledger !== undefined;
 /** A client-appendable kind of the catalogue. */
 export const EVENT_KIND = 'agent.action';
-
-/**
- * The ledger's complete lines. Straight after a SIGKILL the file may end in a torn line (a write the
- * kill cut short, never acknowledged; the next open truncates it): that tail is left out, every
- * newline-terminated line must parse.
- */
-function ledgerLines(path: string): Record<string, unknown>[] {
-  const parts = readFileSync(path, 'utf8').split('\n');
-  parts.pop(); // '' after the final newline, or the torn tail
-  return parts.map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe.skipIf(!hasLedger)('daemon killed with SIGKILL under load', () => {
   it('loses no acknowledged entry over several rounds', async () => {

@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { batchDecisionsJson } from './answer-json.js';
 import { type Identity, TokenAuthority } from './auth.js';
 import type { Scope } from './config.js';
 import { DaemonError, httpStatus } from './errors.js';
@@ -195,7 +196,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       const t = performance.now();
       const decisions = await o.service.evaluateBatch(who(req), req.body.requests);
       timed('evaluate_batch', reply, t);
-      return { decisions };
+      // Written as the response schema would (checked in test/daemon/answer-json.test.ts), in bytes.
+      return reply.type('application/json; charset=utf-8').send(batchDecisionsJson(decisions));
     },
   );
   app.post<{ Body: S.EventBody }>(

@@ -266,6 +266,53 @@ export function writeStagedLine(
   return { end: p, hash, mac };
 }
 
+/** A batch's lines as writeLines() left them: `out[0, end)`, line i ending at `ends[i]`. */
+export interface BuiltLines {
+  out: Buffer;
+  end: number;
+  ends: number[];
+  hashes: string[];
+  /** Each line's MAC when sealed. */
+  macs: string[] | undefined;
+}
+
+/**
+ * The stored lines of staged entries, in order from `seq`, the first linked to `previousHash`, each
+ * to the one before: writeStagedLine for each, into `out` from 0 (a bigger buffer, made by `grow`,
+ * when it runs out of room). Run on the thread taking appends or on the ledger's build thread.
+ */
+export function writeLines(
+  out: Buffer,
+  staged: readonly StagedEntry[],
+  previousHash: string,
+  seq: number,
+  timestampTail: string,
+  seal: { opening: string; hmac: HmacSha256 } | undefined,
+  grow: (size: number) => Buffer,
+): BuiltLines {
+  let used = 0;
+  let prev = previousHash;
+  const ends: number[] = [];
+  const hashes: string[] = [];
+  const macs: string[] | undefined = seal !== undefined ? [] : undefined;
+  for (let i = 0; i < staged.length; i++) {
+    const s = staged[i] as StagedEntry;
+    const room = stagedLineMaxBytes(s);
+    if (out.length - used < room) {
+      const bigger = grow(Math.max(2 * out.length, used + room));
+      out.copy(bigger, 0, 0, used);
+      out = bigger;
+    }
+    const w = writeStagedLine(out, used, s, prev, seq + i, timestampTail, seal);
+    used = w.end;
+    ends.push(used);
+    hashes.push(w.hash);
+    macs?.push(w.mac as string);
+    prev = w.hash;
+  }
+  return { out, end: used, ends, hashes, macs };
+}
+
 /** Hash of any parsed entry: SHA-256 of the canonical form without `hash`. */
 export function entryHash(entry: Record<string, unknown>): string {
   const { hash: _hash, ...rest } = entry;

@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { BuildThread, buildThreadAvailable, sharedBuffer } from './build-thread.js';
 import {
+  type BuiltLines,
   canonicalForms,
   type Entry,
   type EntryBody,
@@ -14,9 +16,8 @@ import {
   normalizeInput,
   type StagedEntry,
   sealOpening,
-  stagedLineMaxBytes,
   stageEntry,
-  writeStagedLine,
+  writeLines,
 } from './entry.js';
 import { ChainError } from './errors.js';
 import { HmacSha256, sha256Hex, ZERO_HASH } from './hash.js';
@@ -62,6 +63,9 @@ export interface LedgerOptions {
   sealEpochMs?: number;
   /** Clock, for tests of time-based epochs. */
   now?: () => number;
+  /** Build the lines of big batches (BUILD_THREAD_MIN entries or more: their hashes and MACs) on a
+   *  worker thread, keeping this one free to take appends meanwhile. Default true; the same bytes. */
+  buildThread?: boolean;
 }
 
 /** A checked entry waiting for its commit: its body and its staged canonical bytes. */
@@ -131,14 +135,17 @@ interface Built {
 
 /** Backlog (entries) from which the next batch is built while the last one is being fsynced. */
 const BUILD_AHEAD = 1024;
+/** Batches from this size go to the build thread: below it the round trip (~0.1 ms) costs more
+ *  than it frees. */
+export const BUILD_THREAD_MIN = 256;
 
 const READ_CHUNK = 1 << 20;
 const MAX_KEPT_BUFFER = 16 << 20;
 /** Staging buffers for queued entries' canonical bytes (a bigger one for an entry that needs it). */
 const STAGE_CHUNK = 1 << 20;
 
-/** Stages `body` in `sink`, moving to a new buffer when the current one is full. */
-function stage(sink: ByteSink, body: EntryBody): StagedEntry {
+/** Stages `body` in `sink`, moving to a new buffer (from `alloc`) when the current one is full. */
+function stage(sink: ByteSink, body: EntryBody, alloc: (size: number) => Buffer): StagedEntry {
   for (;;) {
     const start = sink.pos;
     try {
@@ -149,7 +156,7 @@ function stage(sink: ByteSink, body: EntryBody): StagedEntry {
         throw err;
       }
       // Earlier entries keep the buffer they were staged in; this one starts afresh in a new one.
-      sink.buf = Buffer.allocUnsafe(start === 0 ? 2 * sink.buf.length : STAGE_CHUNK);
+      sink.buf = alloc(start === 0 ? 2 * sink.buf.length : STAGE_CHUNK);
       sink.pos = 0;
     }
   }
@@ -171,7 +178,10 @@ export class Ledger {
   private ahead: Tip | undefined;
   private hmacState: { key: Uint8Array; hmac: HmacSha256 } | undefined;
   /** Where queued entries' canonical bytes are staged (see stageEntry). */
-  private readonly sink: ByteSink = { buf: Buffer.allocUnsafe(STAGE_CHUNK), pos: 0 };
+  private readonly sink: ByteSink;
+  /** Big batches' lines are built on this thread (opts.buildThread); its buffers are then shared. */
+  private readonly thread: BuildThread | undefined;
+  private readonly alloc: (size: number) => Buffer;
 
   private constructor(
     readonly path: string,
@@ -183,7 +193,12 @@ export class Ledger {
     private fileSize: number,
     private headEntry: Entry | undefined,
     private genesis: string | undefined,
-  ) {}
+  ) {
+    this.thread =
+      !opts.readOnly && opts.buildThread !== false && buildThreadAvailable() ? new BuildThread() : undefined;
+    this.alloc = this.thread !== undefined ? sharedBuffer : Buffer.allocUnsafe;
+    this.sink = { buf: this.alloc(STAGE_CHUNK), pos: 0 };
+  }
 
   get size(): number {
     return this.count;
@@ -349,7 +364,7 @@ export class Ledger {
     const body = normalizeInput(input);
     this.opts.validate?.(body.kind, body.payload);
     const scanned = this.opts.scanner !== undefined ? this.opts.scanner.scan(body) : body;
-    const s = stage(this.sink, scanned);
+    const s = stage(this.sink, scanned, this.alloc);
     return { body: scanned, buf: s.buf, at: s.at, a: s.a, b: s.b, c: s.c, d: s.d };
   }
 
@@ -366,15 +381,18 @@ export class Ledger {
       // batch fails the one built behind it is rejected unwritten. The next batch is built early
       // only from a backlog of BUILD_AHEAD entries or more: with less waiting, waiting for the fsync
       // to end lets more appends join the batch, as group commit always did.
+      // A big batch is built on the build thread, so this thread takes appends meanwhile; it is still
+      // one build at a time, each on the head the one before it left.
       let inflight: Promise<void> | undefined;
       while (this.queue.length > 0 || inflight !== undefined) {
-        let next: Built | undefined;
+        let next: Built | Promise<Built> | undefined;
+        let batch: Pending[] = [];
         if (
           this.queue.length > 0 &&
           this.failed === undefined &&
           (inflight === undefined || this.queued >= BUILD_AHEAD)
         ) {
-          const batch = this.takeBatch();
+          batch = this.takeBatch();
           try {
             next = this.build(batch);
           } catch (err) {
@@ -386,11 +404,18 @@ export class Ledger {
           inflight = undefined;
         }
         if (next === undefined) continue;
-        if (this.failed !== undefined) {
-          this.fail(this.failed, next.batch);
+        let built: Built;
+        try {
+          built = await next;
+        } catch (err) {
+          this.fail(err, batch);
           continue;
         }
-        inflight = this.persist(next);
+        if (this.failed !== undefined) {
+          this.fail(this.failed, built.batch);
+          continue;
+        }
+        inflight = this.persist(built);
       }
     } finally {
       this.flushing = undefined;
@@ -432,8 +457,9 @@ export class Ledger {
     return at.entriesInEpoch >= maxEntries || this.now() - s.since >= maxMs;
   }
 
-  /** Builds a batch's lines on top of everything built so far (durable or not yet). */
-  private build(batch: Pending[]): Built {
+  /** Builds a batch's lines on top of everything built so far (durable or not yet): here, or on the
+   *  build thread when the batch is big (the same bytes either way). */
+  private build(batch: Pending[]): Built | Promise<Built> {
     const from: Tip = this.ahead ?? {
       seq: this.count,
       hash: this.headEntry?.hash ?? ZERO_HASH,
@@ -442,49 +468,16 @@ export class Ledger {
       entriesInEpoch: this.entriesInEpoch,
     };
     const timestamp = new Date(this.now()).toISOString();
-    let prev = from.hash;
-    let seq = from.seq;
-    const entries: Entry[] = [];
-    const offsets: number[] = [];
+    const bodies: EntryBody[] = [];
+    const staged: StagedEntry[] = [];
     let newSeal: SealKeyState | undefined;
     let seal = from.seal;
-    // Lines are written straight into one buffer for the batch (see writeStagedLine); two buffers
-    // take turns, as one batch may be written while the next is built.
-    const turn = this.outTurn;
-    let out = this.outs[turn] ?? Buffer.allocUnsafe(1 << 20);
-    let used = 0;
-    let sealWith =
-      seal !== undefined ? { opening: sealOpening(seal.epoch), hmac: this.hmacFor(seal.key) } : undefined;
-    const timestampTail = `${timestamp}"}`;
-    timestampTail.charCodeAt(0); // flat: written a character at a time for every entry
-    const line = (body: EntryBody, staged: StagedEntry): Entry => {
-      const room = stagedLineMaxBytes(staged);
-      if (out.length - used < room) {
-        const bigger = Buffer.allocUnsafe(Math.max(2 * out.length, used + room));
-        out.copy(bigger, 0, 0, used);
-        out = bigger;
-      }
-      const w = writeStagedLine(out, used, staged, prev, seq, timestampTail, sealWith);
-      offsets.push(from.size + used);
-      used = w.end;
-      // The normalized body is ours alone: complete it in place rather than copy it.
-      const e = body as Entry;
-      e.seq = seq;
-      e.timestamp = timestamp;
-      e.previous_hash = prev;
-      if (seal !== undefined) e.seal = { epoch: seal.epoch, mac: w.mac as string };
-      e.hash = w.hash;
-      prev = w.hash;
-      seq++;
-      return e;
-    };
     if (seal !== undefined && this.epochDue(from)) {
       // The step is marked by a `seal.epoch` entry sealed under the new key; the key file is replaced
       // only after that entry is on disk, and open() evolves a lagging key file forward.
       newSeal = { epoch: seal.epoch + 1, key: nextKey(seal.key), since: this.now() };
       const previous = seal.epoch;
       seal = newSeal;
-      sealWith = { opening: sealOpening(newSeal.epoch), hmac: this.hmacFor(newSeal.key) };
       const body = normalizeInput({
         kind: 'seal.epoch',
         action: 'seal.epoch',
@@ -493,29 +486,68 @@ export class Ledger {
         payload: { epoch: newSeal.epoch, previous_epoch: previous },
       });
       this.opts.validate?.(body.kind, body.payload);
-      entries.push(line(body, stage({ buf: Buffer.allocUnsafe(4096), pos: 0 }, body)));
+      bodies.push(body);
+      staged.push(stage({ buf: this.alloc(4096), pos: 0 }, body, this.alloc));
     }
     for (const p of batch) {
-      if (p.one !== undefined) entries.push(line(p.one.body, p.one));
-      else for (const it of p.many as Prepared[]) entries.push(line(it.body, it));
+      if (p.one !== undefined) {
+        bodies.push(p.one.body);
+        staged.push(p.one);
+      } else
+        for (const it of p.many as Prepared[]) {
+          bodies.push(it.body);
+          staged.push(it);
+        }
     }
-    // The batch's staged bytes are spent: with nothing else queued, the staging buffer starts over.
-    if (this.queue.length === 0) {
-      this.sink.pos = 0;
-      if (this.sink.buf.length > MAX_KEPT_BUFFER) this.sink.buf = Buffer.allocUnsafe(STAGE_CHUNK);
-    }
-    // Keep a buffer of ordinary size for a later batch; a huge one goes with this batch.
-    this.outs[turn] = out.length <= MAX_KEPT_BUFFER ? out : undefined;
+    const timestampTail = `${timestamp}"}`;
+    timestampTail.charCodeAt(0); // flat: written a character at a time for every entry
+    // Lines are written straight into one buffer for the batch (see writeStagedLine); two buffers
+    // take turns, as one batch may be written while the next is built.
+    const turn = this.outTurn;
     this.outTurn = turn === 0 ? 1 : 0;
-    const to: Tip = {
-      seq,
-      hash: prev,
-      size: from.size + used,
-      seal,
-      entriesInEpoch: (newSeal !== undefined ? 0 : from.entriesInEpoch) + entries.length,
+    const out = this.outs[turn] ?? this.alloc(1 << 20);
+    const finish = (l: BuiltLines): Built => {
+      const entries: Entry[] = [];
+      const offsets: number[] = [];
+      let prev = from.hash;
+      let start = 0;
+      for (let i = 0; i < bodies.length; i++) {
+        // The normalized body is ours alone: complete it in place rather than copy it.
+        const e = bodies[i] as Entry;
+        e.seq = from.seq + i;
+        e.timestamp = timestamp;
+        e.previous_hash = prev;
+        if (seal !== undefined) e.seal = { epoch: seal.epoch, mac: (l.macs as string[])[i] as string };
+        e.hash = l.hashes[i] as string;
+        prev = e.hash;
+        offsets.push(from.size + start);
+        start = l.ends[i] as number;
+        entries.push(e);
+      }
+      // The batch's staged bytes are spent: with nothing else queued, the staging buffer starts over.
+      if (this.queue.length === 0) {
+        this.sink.pos = 0;
+        if (this.sink.buf.length > MAX_KEPT_BUFFER) this.sink.buf = this.alloc(STAGE_CHUNK);
+      }
+      // Keep a buffer of ordinary size for a later batch; a huge one goes with this batch.
+      this.outs[turn] = l.out.length <= MAX_KEPT_BUFFER ? l.out : undefined;
+      const to: Tip = {
+        seq: from.seq + entries.length,
+        hash: prev,
+        size: from.size + l.end,
+        seal,
+        entriesInEpoch: (newSeal !== undefined ? 0 : from.entriesInEpoch) + entries.length,
+      };
+      this.ahead = to;
+      return { batch, lines: l.out.subarray(0, l.end), entries, offsets, newSeal, from, to };
     };
-    this.ahead = to;
-    return { batch, lines: out.subarray(0, used), entries, offsets, newSeal, from, to };
+    if (this.thread !== undefined && staged.length >= BUILD_THREAD_MIN) {
+      const key = seal !== undefined ? { epoch: seal.epoch, key: seal.key } : undefined;
+      return this.thread.build(out, staged, from.hash, from.seq, timestampTail, key).then(finish);
+    }
+    const sealWith =
+      seal !== undefined ? { opening: sealOpening(seal.epoch), hmac: this.hmacFor(seal.key) } : undefined;
+    return finish(writeLines(out, staged, from.hash, from.seq, timestampTail, sealWith, this.alloc));
   }
 
   /** Writes a built batch, fsyncs it and acknowledges its appends; never rejects (a failure stops
@@ -617,6 +649,7 @@ export class Ledger {
     await this.flush();
     this.closed = true;
     for (const s of this.opts.sidecars ?? []) await s.close();
+    await this.thread?.close();
     await this.index.close();
     await this.fh.close();
     await this.lock?.release();

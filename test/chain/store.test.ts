@@ -275,6 +275,61 @@ describe('seals', () => {
     );
   });
 
+  it('builds big batches on the build thread to the same bytes as on this thread', async () => {
+    const odd = ['é€😀 日本', 'quote " and \\ backslash', 'tab\tnl\n\u0001', '\u2028', 'x'.repeat(65)];
+    const inputs = Array.from({ length: 1500 }, (_, i) => ({
+      kind: `custom.k${i % 3}`,
+      agent: odd[i % odd.length] as string,
+      detail: i % 7 === 0 ? 'long detail '.repeat(40) : `d${i}`,
+      session_hash: i % 2 === 0 ? null : `s${i}`,
+      payload: { i, text: odd[(i + 2) % odd.length], nested: { z: [1, 'two', null] } },
+    }));
+    const huge = { kind: 'custom.huge', detail: 'é'.repeat(300_000), payload: { blob: 'b'.repeat(900_000) } };
+    const run = async (f: string, buildThread: boolean) => {
+      let clock = Date.parse('2026-11-23T10:00:00.000Z');
+      const l = await Ledger.open(f, { secret, sealEpochEntries: 1000, buildThread, now: () => clock++ });
+      const thread = (l as unknown as { thread?: { build: (...a: unknown[]) => Promise<unknown> } }).thread;
+      let onThread = 0;
+      if (thread !== undefined) {
+        const build = thread.build.bind(thread);
+        thread.build = (...a: unknown[]) => {
+          onThread++;
+          return build(...a);
+        };
+      }
+      await l.appendBatch(inputs);
+      await Promise.all(inputs.slice(0, 40).map((x) => l.append(x))); // small: built here
+      // Lines bigger than the line buffer: the worker grows it and hands the bigger one back.
+      await l.appendBatch([huge, ...inputs.slice(0, 300), huge]);
+      await l.appendBatch(inputs); // crosses the epoch step
+      await l.close();
+      return { bytes: readFileSync(f), onThread };
+    };
+    const here = await run(path.join(t.dir, 'here.jsonl'), false);
+    const there = await run(path.join(t.dir, 'there.jsonl'), true);
+    expect(here.onThread).toBe(0);
+    expect(there.onThread).toBe(3);
+    expect(there.bytes.equals(here.bytes)).toBe(true);
+    const v = await verifyLedgerParallel(path.join(t.dir, 'there.jsonl'), { secret, threads: 0 });
+    expect(v.ok).toBe(true);
+    expect(v.message).toContain('seals verified');
+  });
+
+  it('stops accepting entries when the build thread dies, with nothing half-written', async () => {
+    const l = await Ledger.open(file, { secret });
+    const batch = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ kind: 'test.event', detail: `n${i}` }));
+    await l.appendBatch(batch(500));
+    const thread = (l as unknown as { thread: { worker?: { terminate(): Promise<number> } } }).thread;
+    await thread.worker?.terminate();
+    await expect(l.appendBatch(batch(500))).rejects.toMatchObject({ code: 'IO' });
+    await expect(l.append({ kind: 'after' })).rejects.toMatchObject({ code: 'IO' });
+    await l.close().catch(() => undefined);
+    expect(lines()).toHaveLength(500);
+    const v = await verifyLedgerParallel(file, { secret, threads: 0 });
+    expect(v.message).toBe('[VERIFY OK] Chain intact. 500 entries verified | 500 seals verified.');
+  });
+
   it('continues from the key file alone (the writer need not hold the secret) and rejects a foreign secret', async () => {
     const l = await Ledger.open(file, { secret });
     await l.append({ kind: 'one' });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as chain from '../chain/index.js';
 import { DaemonClient, hashToken } from '../daemon/index.js';
+import { NODE_FLAGS } from '../daemon/install.js';
 import { INSTRUMENTER } from '../engine/index.js';
 import type { BenchResult } from './types.js';
 
@@ -47,7 +48,8 @@ function setup(policiesDir: string | undefined): {
 
 async function start(file: string, socket: string): Promise<{ child: ChildProcess; ms: number }> {
   const t = performance.now();
-  const child = spawn(process.execPath, ['bin/gavel.js', 'daemon', '--config', file], {
+  // Run as the systemd unit runs it (its node flags too).
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'bin/gavel.js', 'daemon', '--config', file], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

@@ -9,6 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import path from 'node:path';
 import { formatSignerKey, formatVerifierKey, generateSigner, parseSignerKey, sign } from '../chain/index.js';
 import { DaemonClient, hashToken } from '../daemon/index.js';
+import { NODE_FLAGS } from '../daemon/install.js';
 import { MANIFEST_PAYLOAD_TYPE, pae } from '../engine/index.js';
 import { UsageError } from './errors.js';
 
@@ -212,7 +213,7 @@ export async function start(o: StartOptions): Promise<void> {
 
   const daemon: ChildProcess = spawn(
     process.execPath,
-    [path.join(repo, 'bin', 'gavel.js'), 'daemon', '--config', config],
+    [...NODE_FLAGS, path.join(repo, 'bin', 'gavel.js'), 'daemon', '--config', config],
     {
       stdio: ['ignore', 'inherit', 'inherit'],
     },

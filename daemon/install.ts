@@ -14,6 +14,14 @@ function asset(rel: string): string {
   throw new DaemonError('INTERNAL', `installation asset ${rel} is missing`);
 }
 
+/**
+ * Node flags the daemon runs with (the unit's ExecStart, `gavel start`'s daemon, the daemon benchmark): a 32 MB
+ * young generation (16 MB by default). A batch of 1,000 decisions keeps its requests, entries and
+ * answers alive across a few ms of build and fsync; with the default size they were copied out of
+ * the young generation again and again: ~+10% batch decisions/s here. V8 reads it only at start.
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
+
 export function unitText(): string {
   return asset('systemd/gavel.service');
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfigFile, loadConfig } from '../../daemon/index.js';
+import { NODE_FLAGS } from '../../daemon/install.js';
 import { makeConfig } from './helpers.js';
 
 const gavel = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -133,6 +134,9 @@ describe('systemd unit and install', () => {
     ]) {
       expect(unit).toContain(line);
     }
+    // The unit runs node with the daemon's flags (daemon/install.ts NODE_FLAGS, as `gavel start` does).
+    const execStart = unit.split('\n').find((l) => l.startsWith('ExecStart=')) ?? '';
+    for (const flag of NODE_FLAGS) expect(execStart).toContain(`/usr/bin/node ${flag} `);
     expect(existsSync(join(prefix, 'etc/gavel/gavel.toml'))).toBe(true);
     // a second install keeps the operator's config
     writeFileSync(join(prefix, 'etc/gavel/gavel.toml'), '# mine\n');

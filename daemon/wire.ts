@@ -66,6 +66,8 @@ export async function openRealLedger(cfg: DaemonConfig, sidecars: unknown[]): Pr
       sidecars,
       lockWaitMs: 500,
       maxBatch: cfg.ledger.maxBatch,
+      // The event loop serves HTTP while a big batch's hashes and MACs are computed.
+      buildThread: true,
     });
   } catch (err) {
     if ((err as { code?: string }).code === 'LOCKED') {

@@ -316,7 +316,7 @@ describe('seals', () => {
   });
 
   it('stops accepting entries when the build thread dies, with nothing half-written', async () => {
-    const l = await Ledger.open(file, { secret });
+    const l = await Ledger.open(file, { secret, buildThread: true });
     const batch = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ kind: 'test.event', detail: `n${i}` }));
     await l.appendBatch(batch(500));

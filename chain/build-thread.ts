@@ -15,11 +15,11 @@ import { ChainError } from './errors.js';
 /** A batch for the worker: staged entries by (staging buffer, parts), and where the lines go. */
 export interface BuildJob {
   id: number;
-  /** Staging buffers as [SharedArrayBuffer, byteOffset, length]. */
-  bufs: [SharedArrayBuffer, number, number][];
+  /** Staging buffers. */
+  bufs: SharedView[];
   /** Per entry: staging buffer index, at, a, b, c, d. */
   parts: Int32Array;
-  out: [SharedArrayBuffer, number, number];
+  out: SharedView;
   prev: string;
   seq: number;
   tail: string;
@@ -34,7 +34,7 @@ export type BuildReply =
       hashes: string[];
       macs: string[] | undefined;
       /** Set when the lines outgrew the job's buffer: the worker's bigger one. */
-      grown: [SharedArrayBuffer, number, number] | undefined;
+      grown: SharedView | undefined;
     }
   | { id: number; error: string };
 
@@ -43,10 +43,18 @@ export function sharedBuffer(size: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(size));
 }
 
-function shared(b: Buffer): [SharedArrayBuffer, number, number] {
+/** A shared Buffer as it crosses to the other thread: [SharedArrayBuffer, byteOffset, length]. */
+export type SharedView = [SharedArrayBuffer, number, number];
+
+export function shared(b: Buffer): SharedView {
   if (!(b.buffer instanceof SharedArrayBuffer))
     throw new ChainError('IO', 'a ledger build job holds a buffer that is not shared memory');
   return [b.buffer, b.byteOffset, b.length];
+}
+
+/** The Buffer a SharedView stands for, on this side. */
+export function fromShared(v: SharedView): Buffer {
+  return Buffer.from(v[0], v[1], v[2]);
 }
 
 function workerFile(): string | undefined {
@@ -102,7 +110,7 @@ export class BuildThread {
       w.reject(new ChainError('IO', `the ledger build thread failed: ${m.error}`));
       return;
     }
-    const out = m.grown !== undefined ? Buffer.from(m.grown[0], m.grown[1], m.grown[2]) : w.out;
+    const out = m.grown !== undefined ? fromShared(m.grown) : w.out;
     w.resolve({ out, end: m.end, ends: m.ends, hashes: m.hashes, macs: m.macs });
   }
 
@@ -118,7 +126,7 @@ export class BuildThread {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     try {
       const w = this.start();
-      const bufs: [SharedArrayBuffer, number, number][] = [];
+      const bufs: SharedView[] = [];
       const seen = new Map<Buffer, number>();
       const parts = new Int32Array(6 * staged.length);
       for (let i = 0; i < staged.length; i++) {

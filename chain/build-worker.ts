@@ -1,7 +1,7 @@
 // Worker thread of build-thread.ts: builds one batch's lines at a time into the shared buffer it is
 // given and answers with their ends, hashes and MACs. Its only state is the last seal key's HMAC.
 import { parentPort } from 'node:worker_threads';
-import type { BuildJob, BuildReply } from './build-thread.js';
+import { type BuildJob, type BuildReply, fromShared, shared, sharedBuffer } from './build-thread.js';
 import { type StagedEntry, sealOpening, writeLines } from './entry.js';
 import { HmacSha256 } from './hash.js';
 
@@ -14,7 +14,7 @@ function hmacFor(key: Uint8Array): HmacSha256 {
 }
 
 function build(job: BuildJob): BuildReply {
-  const bufs = job.bufs.map(([sab, off, len]) => Buffer.from(sab, off, len));
+  const bufs = job.bufs.map(fromShared);
   const staged: StagedEntry[] = [];
   const p = job.parts;
   for (let i = 0; i < p.length; i += 6) {
@@ -27,26 +27,20 @@ function build(job: BuildJob): BuildReply {
       d: p[i + 5] as number,
     });
   }
-  const out = Buffer.from(job.out[0], job.out[1], job.out[2]);
-  let grown: Buffer | undefined;
+  const out = fromShared(job.out);
   const seal =
     job.seal !== undefined
       ? { opening: sealOpening(job.seal.epoch), hmac: hmacFor(job.seal.key) }
       : undefined;
-  const r = writeLines(out, staged, job.prev, job.seq, job.tail, seal, (size) => {
-    grown = Buffer.from(new SharedArrayBuffer(size));
-    return grown;
-  });
+  const r = writeLines(out, staged, job.prev, job.seq, job.tail, seal, sharedBuffer);
   return {
     id: job.id,
     end: r.end,
     ends: r.ends,
     hashes: r.hashes,
     macs: r.macs,
-    grown:
-      grown !== undefined && r.out === grown
-        ? [grown.buffer as SharedArrayBuffer, grown.byteOffset, grown.length]
-        : undefined,
+    // Lines that outgrew the job's buffer are in a bigger shared one: hand it back.
+    grown: r.out !== out ? shared(r.out) : undefined,
   };
 }
 

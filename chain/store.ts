@@ -139,7 +139,7 @@ interface Built {
 const BUILD_AHEAD = 1024;
 /** Batches from this size go to the build thread: below it the round trip (~0.1 ms) costs more
  *  than it frees. */
-export const BUILD_THREAD_MIN = 256;
+const BUILD_THREAD_MIN = 256;
 
 const READ_CHUNK = 1 << 20;
 const MAX_KEPT_BUFFER = 16 << 20;

@@ -31,22 +31,18 @@ function num(n: number): string {
 
 /** `{"decisions":[…]}` for `answers`, as the batch route's response schema would serialize it. */
 export function batchDecisionsJson(answers: readonly Answer[]): Buffer {
-  const refs: PolicyRef[] = [];
-  const bytes: Buffer[] = [];
+  const policies = new Map<PolicyRef, Buffer>();
   let size = 32;
   for (const a of answers) {
-    let k = refs.indexOf(a.policy);
-    if (k < 0) {
-      k = refs.length;
-      refs.push(a.policy);
-      bytes.push(policyBytes(a.policy));
+    let bytes = policies.get(a.policy);
+    if (bytes === undefined) {
+      bytes = policyBytes(a.policy);
+      policies.set(a.policy, bytes);
     }
-    size += roomFor(a) + (bytes[k] as Buffer).length;
+    size += roomFor(a) + bytes.length;
   }
   const sk: ByteSink = { buf: Buffer.allocUnsafe(size), pos: 0 };
   putAscii(sk, '{"decisions":[');
-  let last: PolicyRef | undefined;
-  let lastBytes: Buffer | undefined;
   for (let i = 0; i < answers.length; i++) {
     const a = answers[i] as Answer;
     putAscii(sk, i === 0 ? '{"gate":' : ',{"gate":');
@@ -60,11 +56,7 @@ export function batchDecisionsJson(answers: readonly Answer[]): Buffer {
     putAscii(sk, ',"fuel":');
     putAscii(sk, num(a.fuel));
     putAscii(sk, ',"policy":');
-    if (a.policy !== last) {
-      last = a.policy;
-      lastBytes = bytes[refs.indexOf(a.policy)] as Buffer;
-    }
-    sk.pos += (lastBytes as Buffer).copy(sk.buf, sk.pos);
+    sk.pos += (policies.get(a.policy) as Buffer).copy(sk.buf, sk.pos);
     putAscii(sk, ',"seq":');
     putAscii(sk, num(a.seq));
     putAscii(sk, ',"hash":');

@@ -11,11 +11,92 @@ export interface EncodedBatch {
   ctx: Int32Array;
 }
 export interface EncodedResults {
+  /** Output strings given by index in `refs` (constants, engine reasons, non-ASCII strings). */
   strings: string[];
+  /** Every other output string, each one's bytes in turn (ASCII, so chars = bytes). */
+  text: string;
   verdicts: Uint8Array;
   fuel: Int32Array;
-  reasons: Int32Array;
-  rules: Int32Array;
+  /** Per decision, its reason then its rule: an index into `strings`, or -1 - its start in `text`. */
+  refs: Int32Array;
+  /** Where in `text` each string given by its start ends. */
+  ends: Int32Array;
+}
+
+/**
+ * A batch's decisions as the worker writes them. Strings a policy built for one decision (a reason
+ * with a number in it) are not decoded one by one, interned and cloned to the engine as thousands
+ * of small strings: their bytes go into one text, decoded once a batch, which the engine cuts up.
+ */
+export class ResultsWriter {
+  readonly verdicts: Uint8Array;
+  readonly fuel: Int32Array;
+  readonly refs: Int32Array;
+  readonly ends: Int32Array;
+  private readonly strings: string[] = [];
+  private readonly ids = new Map<string, number>();
+  /** Last string and its index, for reasons (0) and rules (1): mostly the same object again. */
+  private readonly last: string[] = ['', ''];
+  private readonly lastId = new Int32Array([-1, -1]);
+  private text: Buffer;
+  private len = 0;
+
+  constructor(n: number) {
+    this.verdicts = new Uint8Array(n);
+    this.fuel = new Int32Array(n);
+    this.refs = new Int32Array(2 * n);
+    this.ends = new Int32Array(2 * n);
+    this.text = Buffer.allocUnsafe(Math.max(1024, 64 * n));
+  }
+
+  /** Decision `r`'s reason (`part` 0) or rule (1) as a string. */
+  string(r: number, part: number, s: string): void {
+    if (s !== this.last[part] || (this.lastId[part] as number) < 0) {
+      let i = this.ids.get(s);
+      if (i === undefined) {
+        i = this.strings.length;
+        this.strings.push(s);
+        this.ids.set(s, i);
+      }
+      this.last[part] = s;
+      this.lastId[part] = i;
+    }
+    this.refs[2 * r + part] = this.lastId[part] as number;
+  }
+
+  /** Decision `r`'s reason or rule as `len` bytes at `from[at]`; false (nothing kept) unless ASCII. */
+  ascii(r: number, part: number, from: Uint8Array, at: number, len: number): boolean {
+    let t = this.text;
+    const start = this.len;
+    if (start + len > t.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * t.length, start + len));
+      t.copy(grown, 0, 0, start);
+      this.text = grown;
+      t = grown;
+    }
+    let any = 0;
+    for (let i = 0; i < len; i++) {
+      const b = from[at + i] as number;
+      any |= b;
+      t[start + i] = b;
+    }
+    if (any > 0x7f) return false;
+    this.len = start + len;
+    this.refs[2 * r + part] = -1 - start;
+    this.ends[2 * r + part] = start + len;
+    return true;
+  }
+
+  finish(): EncodedResults {
+    const { strings, verdicts, fuel, refs, ends } = this;
+    return { strings, text: this.text.toString('latin1', 0, this.len), verdicts, fuel, refs, ends };
+  }
+}
+
+/** Decision `k`'s reason (`part` 0) or rule (1) from a worker's results. */
+export function resultString(res: EncodedResults, k: number, part: number): string {
+  const ref = res.refs[2 * k + part] as number;
+  return ref >= 0 ? (res.strings[ref] as string) : res.text.slice(-1 - ref, res.ends[2 * k + part]);
 }
 
 /** The EffectVector as five f64 at `out[at..at+5]`, NaN for a member not given as a number. */
@@ -37,7 +118,19 @@ export function putEffect(e: EffectVector | undefined | null, out: Float64Array,
   out[at + 4] = typeof security === 'number' ? security : Number.NaN;
 }
 
-export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array): EncodedBatch {
+/**
+ * Requests `reqs[from..to)` encoded for a worker. `route` gives each request's policy index, or a
+ * negative number for a request no worker should see (the engine answers it): those are encoded with
+ * that number and nothing else. Requests routed to a policy have passed the engine's request check.
+ * Each route result is also written to `policyOf[r - from]`, which stays with the caller.
+ */
+export function encodeBatch(
+  reqs: readonly unknown[],
+  from: number,
+  to: number,
+  route: (q: unknown) => number,
+  policyOf: Int32Array,
+): EncodedBatch {
   const table = new Map<string, number>();
   const strings: string[] = [];
   // Batches repeat values field by field (same gate, actor, ...): a per-slot last-value check skips
@@ -57,57 +150,43 @@ export function encodeBatch(reqs: readonly GateRequest[], policyOf: Int32Array):
     lastI[slot] = i;
     return i;
   };
-  const n = reqs.length;
+  const n = to - from;
   const ints = new Int32Array(n * INTS);
   const effects = new Float64Array(n * 5);
-  const ctxParts: number[] = [];
+  let ctx = new Int32Array(2 * n);
+  let nctx = 0;
   for (let r = 0; r < n; r++) {
-    const q = reqs[r] as GateRequest;
+    const q = reqs[from + r];
     const o = r * INTS;
-    ints[o] = policyOf[r] as number;
-    ints[o + 1] = id(q.gate, 0);
-    ints[o + 2] = id(q.actor, 1);
-    ints[o + 3] = id(q.role, 2);
-    ints[o + 4] = id(q.mode, 3);
-    ints[o + 5] = id(q.posture, 4);
-    ints[o + 6] = id(q.environment, 5);
-    putEffect(q.effect, effects, r * 5);
-    ints[o + 7] = ctxParts.length;
+    const pi = route(q);
+    ints[o] = pi;
+    policyOf[r] = pi;
+    if (pi < 0) continue;
+    const g = q as GateRequest;
+    ints[o + 1] = id(g.gate, 0);
+    ints[o + 2] = id(g.actor, 1);
+    ints[o + 3] = id(g.role, 2);
+    ints[o + 4] = id(g.mode, 3);
+    ints[o + 5] = id(g.posture, 4);
+    ints[o + 6] = id(g.environment, 5);
+    putEffect(g.effect, effects, r * 5);
+    ints[o + 7] = nctx;
     let count = 0;
-    const ctx = q.context ?? {};
-    for (const k in ctx) {
+    const c = g.context ?? {};
+    for (const k in c) {
       // Own members only, as the request check and the in-process path read them.
-      if (!Object.hasOwn(ctx, k)) continue;
+      if (!Object.hasOwn(c, k)) continue;
+      if (nctx + 2 > ctx.length) {
+        const grown = new Int32Array(2 * ctx.length + 2);
+        grown.set(ctx);
+        ctx = grown;
+      }
       const slot = count < 4 ? 6 + 2 * count : 14;
-      ctxParts.push(id(k, slot), id(ctx[k], slot + 1));
+      ctx[nctx++] = id(k, slot);
+      ctx[nctx++] = id(c[k], slot + 1);
       count++;
     }
     ints[o + 8] = count;
   }
-  return { strings, ints, effects, ctx: Int32Array.from(ctxParts) };
-}
-
-export function decodeRequest(b: EncodedBatch, r: number): GateRequest {
-  const s = b.strings;
-  const o = r * INTS;
-  const ints = b.ints;
-  const e = b.effects;
-  const context: Record<string, string> = {};
-  const off = ints[o + 7] as number;
-  for (let i = 0; i < (ints[o + 8] as number); i++)
-    context[s[b.ctx[off + 2 * i] as number] as string] = s[b.ctx[off + 2 * i + 1] as number] as string;
-  const eff = (d: number) => {
-    const v = e[r * 5 + d] as number;
-    return Number.isNaN(v) ? undefined : v;
-  };
-  return {
-    gate: s[ints[o + 1] as number] as string,
-    actor: s[ints[o + 2] as number] as string,
-    role: s[ints[o + 3] as number] as string,
-    mode: s[ints[o + 4] as number] as string,
-    posture: s[ints[o + 5] as number] as string,
-    environment: s[ints[o + 6] as number] as string,
-    effect: { risk: eff(0), fairness: eff(1), privacy: eff(2), novelty: eff(3), security: eff(4) },
-    context,
-  };
+  return { strings, ints, effects, ctx: nctx === ctx.length ? ctx : ctx.slice(0, nctx) };
 }

@@ -2,7 +2,7 @@
 // contract and core ABI"), calls the exports directly, lifts the decision, and restores the instance
 // to its post-start state afterwards so nothing survives between evaluations.
 // Pure of I/O: used in-process (evaluateSync) and inside each pool worker.
-import { putEffect } from './batch.js';
+import { putEffect, type ResultsWriter } from './batch.js';
 import { type EngineReason, type GateRequest, VERDICTS, type Verdict } from './types.js';
 
 /** What a worker or the in-process engine needs to instantiate a policy. */
@@ -158,20 +158,33 @@ export class PolicyRuntime {
     keys.length = n;
     const f = this.scratch;
     putEffect(req.effect, f, 0);
-    if (this.isTemplate(keys)) return this.exec(null, keys, (n - 6) / 2, f, 0);
+    if (this.isTemplate(keys)) return this.exec(null, keys, (n - 6) / 2, f, 0, null, 0) as RawDecision;
     const sb = this.sb;
     for (let i = 0; i < n; i++) sb[i] = this.bytesOf(keys[i] as string);
     sb.length = n;
-    return this.exec(sb, keys, (n - 6) / 2, f, 0);
+    return this.exec(sb, keys, (n - 6) / 2, f, 0, null, 0) as RawDecision;
   }
 
   /**
-   * Evaluate an already-encoded request: `sb` = the six request strings then key, value per context
-   * entry (UTF-8); `eff[effOff..effOff+5]` = the EffectVector (NaN = not given). Pass the same
-   * Uint8Array objects for repeated strings: that is what lets a request reuse the template.
+   * Evaluate an already-encoded request into decision `r` of a pool batch: `sb` = the six request
+   * strings then key, value per context entry (UTF-8); `eff[effOff..effOff+5]` = the EffectVector
+   * (NaN = not given). Pass the same Uint8Array objects for repeated strings: that is what lets a
+   * request reuse the template.
    */
-  run(sb: Uint8Array[], nctx: number, eff: Float64Array, effOff: number): RawDecision {
-    return this.exec(this.isTemplate(sb) ? null : sb, sb, nctx, eff, effOff);
+  runInto(
+    sb: Uint8Array[],
+    nctx: number,
+    eff: Float64Array,
+    effOff: number,
+    into: ResultsWriter,
+    r: number,
+  ): void {
+    const d = this.exec(this.isTemplate(sb) ? null : sb, sb, nctx, eff, effOff, into, r);
+    if (d === null) return;
+    into.verdicts[r] = VERDICTS.indexOf(d.verdict);
+    into.fuel[r] = d.fuel;
+    into.string(r, 0, d.reason);
+    into.string(r, 1, d.rule);
   }
 
   private isTemplate(keys: readonly unknown[]): boolean {
@@ -190,7 +203,8 @@ export class PolicyRuntime {
 
   /**
    * sb === null: the request is the template's (only the EffectVector is written); otherwise it is
-   * written in full and `keys` (what isTemplate compares) become the new template.
+   * written in full and `keys` (what isTemplate compares) become the new template. With `into`, a
+   * decision the policy returned is written there as decision `r` and null is returned.
    */
   private exec(
     sb: Uint8Array[] | null,
@@ -198,10 +212,12 @@ export class PolicyRuntime {
     nctx: number,
     eff: Float64Array,
     effOff: number,
-  ): RawDecision {
+    into: ResultsWriter | null,
+    r: number,
+  ): RawDecision | null {
     const budget = this.spec.fuel;
     const ex = this.ex;
-    let result: RawDecision;
+    let result: RawDecision | null;
     let clean = true;
     let total = this.tplTotal;
     if (sb !== null) {
@@ -255,7 +271,7 @@ export class PolicyRuntime {
       const out = ex.evaluate(base) >>> 0;
       const fuel = budget - ex.gavel$get_fuel();
       if (this.spec.tracked) this.lowNow = ex.gavel$low();
-      result = this.lift(out, fuel);
+      result = into === null ? this.lift(out, fuel) : this.liftInto(out, fuel, into, r);
       if (ex.cabi_post_evaluate) {
         ex.cabi_post_evaluate(out);
         if (this.spec.tracked) this.lowNow = ex.gavel$low(); // it may have written more
@@ -294,23 +310,55 @@ export class PolicyRuntime {
     return { verdict: VERDICTS[v] as Verdict, reason, rule, fuel };
   }
 
+  /** As lift(), into decision `r` of a batch; null when written, else the engine's decision. */
+  private liftInto(out: number, fuel: number, into: ResultsWriter, r: number): RawDecision | null {
+    if (this.u8.length === 0) this.refreshViews();
+    const u8 = this.u8;
+    if (out % 4 !== 0 || out + 20 > u8.length) return engineDecision('bad_output', fuel);
+    const v = u8[out] as number;
+    if (v > 3) return engineDecision('bad_output', fuel);
+    const dv = this.dv;
+    if (
+      !this.output(into, r, 0, dv.getUint32(out + 4, true), dv.getUint32(out + 8, true)) ||
+      !this.output(into, r, 1, dv.getUint32(out + 12, true), dv.getUint32(out + 16, true))
+    )
+      return engineDecision('bad_output', fuel);
+    into.verdicts[r] = v;
+    into.fuel[r] = fuel;
+    return null;
+  }
+
+  /** A returned string into a batch: its bytes when ASCII and not a constant; false as str(). */
+  private output(into: ResultsWriter, r: number, part: number, ptr: number, len: number): boolean {
+    if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return false;
+    if (!this.pristine(ptr, len) && into.ascii(r, part, this.u8, ptr, len)) return true;
+    const s = this.str(ptr, len);
+    if (s === undefined) return false;
+    into.string(r, part, s);
+    return true;
+  }
+
+  /**
+   * Below the split every store of this call is in the low range: bytes outside it are the
+   * post-start snapshot's, the same on every call, so a string read from them once is reused with
+   * no comparison (constant reasons and rules built at start).
+   */
+  private pristine(ptr: number, len: number): boolean {
+    if (!this.spec.tracked || ptr + len > this.split) return false;
+    const low = this.lowNow;
+    const llo = Math.floor(low / 2 ** 25);
+    const lhi = low - llo * 2 ** 25;
+    return llo >= lhi || ptr + len <= llo || ptr >= lhi;
+  }
+
   /** A returned string, or undefined when out of bounds, too long or not UTF-8. */
   private str(ptr: number, len: number): string | undefined {
     if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return undefined;
     const key = ptr * 2048 + len;
-    // Below the split every store of this call is in the low range: bytes outside it are the
-    // post-start snapshot's, the same on every call, so the string read from them once is reused
-    // with no comparison (constant reasons and rules built at start).
-    let pristine = false;
-    if (this.spec.tracked && ptr + len <= this.split) {
-      const low = this.lowNow;
-      const llo = Math.floor(low / 2 ** 25);
-      const lhi = low - llo * 2 ** 25;
-      pristine = llo >= lhi || ptr + len <= llo || ptr >= lhi;
-      if (pristine) {
-        const k = this.constCache.get(key);
-        if (k !== undefined) return k;
-      }
+    const pristine = this.pristine(ptr, len);
+    if (pristine) {
+      const k = this.constCache.get(key);
+      if (k !== undefined) return k;
     }
     const u8 = this.u8;
     const c = this.outCache.get(key);

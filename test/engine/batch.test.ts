@@ -1,0 +1,88 @@
+// The pool's batch path gives exactly the decisions the in-process path gives: reasons built per
+// call travel as bytes of one batch text, constants and non-ASCII strings by index, and requests the
+// engine refuses keep their places among those the workers decide.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { encodeBatch, INTS } from '../../engine/batch.js';
+import { Engine, type GateRequest, loadPolicy } from '../../engine/index.js';
+import { REPO } from '../helpers/run.js';
+import { baseRequest, policyWat, writePackage } from './fixtures.js';
+
+/** Writes "é-ok" (5 bytes of UTF-8) at 1000 during the call and returns it as its reason. */
+const UNICODE = policyWat(`(i32.store (i32.const 1000) (i32.const 0x6f2da9c3))
+    (i32.store8 (i32.const 1004) (i32.const 0x6b))
+    (call $out (i32.const 0) (i32.const 1000) (i32.const 5) (i32.const 16) (i32.const 6))`);
+
+let engine: Engine;
+beforeAll(async () => {
+  const root = mkdtempSync(join(tmpdir(), 'gavel-batch-'));
+  const unicode = await writePackage(join(root, 'unicode'), UNICODE, {
+    name: 'unicode',
+    gates: ['x.unicode'],
+  });
+  engine = await Engine.create({
+    policies: [
+      await loadPolicy(join(REPO, 'policies', 'build', 'constitution'), { allowUnsigned: true }),
+      await loadPolicy(unicode, { allowUnsigned: true }),
+    ],
+    threads: 2,
+  });
+}, 60_000);
+afterAll(async () => engine?.close());
+
+function mixed(n: number): GateRequest[] {
+  const constitution = {
+    ...baseRequest,
+    gate: 'tool.execute',
+    mode: 'high-integrity',
+    posture: 'defense',
+    environment: 'production',
+  };
+  return Array.from({ length: n }, (_, i) => {
+    switch (i % 9) {
+      case 0:
+        return { ...baseRequest, gate: 'x.unicode' };
+      case 1:
+        return { ...constitution, actor: 42 } as unknown as GateRequest; // bad_request
+      case 2:
+        return { ...constitution, gate: 'nobody.serves' }; // no_policy
+      case 3:
+        return { ...constitution, posture: 'offense', effect: { risk: (i % 100) / 100 } };
+      default:
+        // risk over the production threshold gives a reason with both numbers in it
+        return { ...constitution, effect: { risk: (i % 100) / 100, privacy: (i % 13) / 13 } };
+    }
+  });
+}
+
+test('a mixed batch over both workers equals the in-process decisions, place for place', async () => {
+  const reqs = mixed(1001);
+  const sync = reqs.map((r) => engine.evaluateSync(r));
+  const pooled = await engine.evaluateBatch(reqs);
+  expect(pooled).toEqual(sync);
+  // What the batch had to carry: reasons built per call, a non-ASCII reason, refused requests.
+  const reasons = new Set(pooled.map((d) => d.reason));
+  expect([...reasons].some((r) => / over its threshold /.test(r))).toBe(true);
+  expect(reasons.has('é-ok')).toBe(true);
+  expect(pooled[1]).toMatchObject({ verdict: 'deny', reason: 'bad_request' });
+  expect(pooled[2]).toMatchObject({ verdict: 'deny', reason: 'no_policy' });
+  // Twice more, and as single requests: nothing of one batch leaks into the next.
+  expect(await engine.evaluateBatch(reqs)).toEqual(sync);
+  for (const i of [0, 1, 4, 500, 1000])
+    expect(await engine.evaluate(reqs[i] as GateRequest)).toEqual(sync[i]);
+});
+
+test('the encoding leaves refused requests to the engine and inherited context members out', () => {
+  const ctx = Object.create({ inherited: 'x' }) as Record<string, string>;
+  ctx.tool = 'shell';
+  const reqs = [{ ...baseRequest, context: ctx }, null, { ...baseRequest, context: {} }];
+  const policyOf = new Int32Array(3);
+  const enc = encodeBatch(reqs, 0, 3, (q) => (q === null ? -1 : 0), policyOf);
+  expect([...policyOf]).toEqual([0, -1, 0]);
+  expect(enc.ints[INTS]).toBe(-1);
+  expect(enc.ints[INTS - 1]).toBe(1);
+  expect(enc.ints[3 * INTS - 1]).toBe(0);
+  expect([...enc.ctx].map((i) => enc.strings[i])).toEqual(['tool', 'shell']);
+});

@@ -52,6 +52,7 @@ export class PolicyRuntime {
   /** The snapshot holds only zeros from here on (the heap above what start wrote); -1 until known. */
   private zeroFrom = -1;
   private u8!: Uint8Array;
+  private u32!: Uint32Array;
   private dv!: DataView;
   private buf!: Buffer;
   private readonly strCache = new Map<string, Uint8Array>();
@@ -109,6 +110,7 @@ export class PolicyRuntime {
   private refreshViews(): void {
     const buf = this.ex.memory.buffer;
     this.u8 = new Uint8Array(buf);
+    this.u32 = new Uint32Array(buf);
     this.dv = new DataView(buf);
     this.buf = Buffer.from(buf);
   }
@@ -331,7 +333,7 @@ export class PolicyRuntime {
   /** A returned string into a batch: its bytes when ASCII and not a constant; false as str(). */
   private output(into: ResultsWriter, r: number, part: number, ptr: number, len: number): boolean {
     if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return false;
-    if (!this.pristine(ptr, len) && into.ascii(r, part, this.u8, ptr, len)) return true;
+    if (!this.pristine(ptr, len) && into.ascii(r, part, this.u8, this.u32, ptr, len)) return true;
     const s = this.str(ptr, len);
     if (s === undefined) return false;
     into.string(r, part, s);

@@ -10,22 +10,35 @@ import { Engine, type GateRequest, loadPolicy } from '../../engine/index.js';
 import { REPO } from '../helpers/run.js';
 import { baseRequest, policyWat, writePackage } from './fixtures.js';
 
-/** Writes "é-ok" (5 bytes of UTF-8) at 1000 during the call and returns it as its reason. */
-const UNICODE = policyWat(`(i32.store (i32.const 1000) (i32.const 0x6f2da9c3))
-    (i32.store8 (i32.const 1004) (i32.const 0x6b))
-    (call $out (i32.const 0) (i32.const 1000) (i32.const 5) (i32.const 16) (i32.const 6))`);
+/**
+ * Builds its reason during the call, by risk: below 0.3 "é-ok" (UTF-8, at 1000); below 0.6 "ok" at
+ * 1008 with a non-ASCII byte right after it (in the same word); else "abc" at 1013 (not 4-aligned).
+ */
+const WRITER = policyWat(`(local $r f64)
+    (local.set $r (f64.load offset=48 (local.get $req)))
+    (if (result i32) (f64.lt (local.get $r) (f64.const 0.3))
+      (then
+        (i32.store (i32.const 1000) (i32.const 0x6f2da9c3))
+        (i32.store8 (i32.const 1004) (i32.const 0x6b))
+        (call $out (i32.const 0) (i32.const 1000) (i32.const 5) (i32.const 16) (i32.const 6)))
+      (else (if (result i32) (f64.lt (local.get $r) (f64.const 0.6))
+        (then
+          (i32.store (i32.const 1008) (i32.const 0x00ff6b6f))
+          (call $out (i32.const 0) (i32.const 1008) (i32.const 2) (i32.const 16) (i32.const 6)))
+        (else
+          (i32.store8 (i32.const 1013) (i32.const 0x61))
+          (i32.store8 (i32.const 1014) (i32.const 0x62))
+          (i32.store8 (i32.const 1015) (i32.const 0x63))
+          (call $out (i32.const 0) (i32.const 1013) (i32.const 3) (i32.const 16) (i32.const 6))))))`);
 
 let engine: Engine;
 beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'gavel-batch-'));
-  const unicode = await writePackage(join(root, 'unicode'), UNICODE, {
-    name: 'unicode',
-    gates: ['x.unicode'],
-  });
+  const writer = await writePackage(join(root, 'writer'), WRITER, { name: 'writer', gates: ['x.writer'] });
   engine = await Engine.create({
     policies: [
       await loadPolicy(join(REPO, 'policies', 'build', 'constitution'), { allowUnsigned: true }),
-      await loadPolicy(unicode, { allowUnsigned: true }),
+      await loadPolicy(writer, { allowUnsigned: true }),
     ],
     threads: 2,
   });
@@ -43,7 +56,7 @@ function mixed(n: number): GateRequest[] {
   return Array.from({ length: n }, (_, i) => {
     switch (i % 9) {
       case 0:
-        return { ...baseRequest, gate: 'x.unicode' };
+        return { ...baseRequest, gate: 'x.writer', effect: { risk: (i % 10) / 10 } };
       case 1:
         return { ...constitution, actor: 42 } as unknown as GateRequest; // bad_request
       case 2:
@@ -62,10 +75,11 @@ test('a mixed batch over both workers equals the in-process decisions, place for
   const sync = reqs.map((r) => engine.evaluateSync(r));
   const pooled = await engine.evaluateBatch(reqs);
   expect(pooled).toEqual(sync);
-  // What the batch had to carry: reasons built per call, a non-ASCII reason, refused requests.
+  // What the batch had to carry: reasons built per call (aligned or not, ASCII or not, next to
+  // bytes that are not theirs), refused requests.
   const reasons = new Set(pooled.map((d) => d.reason));
   expect([...reasons].some((r) => / over its threshold /.test(r))).toBe(true);
-  expect(reasons.has('é-ok')).toBe(true);
+  for (const r of ['é-ok', 'ok', 'abc']) expect(reasons.has(r)).toBe(true);
   expect(pooled[1]).toMatchObject({ verdict: 'deny', reason: 'bad_request' });
   expect(pooled[2]).toMatchObject({ verdict: 'deny', reason: 'no_policy' });
   // Twice more, and as single requests: nothing of one batch leaks into the next.

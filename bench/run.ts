@@ -34,11 +34,37 @@ interface Machine {
   memoryGiB: number;
   node: string;
   platform: string;
+  /** cpuCheck() before and after the suites, in ms. */
+  cpuCheckMs?: { before: number; after: number };
+}
+
+/**
+ * How fast this machine's CPU is right now: the median of 5 runs of a fixed integer loop, in ms.
+ * Shared and virtual machines change speed from one minute to the next (this one's loop took from
+ * ~170 ms to over 300 ms on the same day); figures from runs whose checks differ are not comparable.
+ */
+function cpuCheck(): number {
+  const times: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    let x = 0;
+    for (let i = 0; i < 100_000_000; i++) x = (x + (i & 7)) | 0;
+    times.push(performance.now() - t);
+    if (x === 42) process.stderr.write(''); // keeps the loop's result alive
+  }
+  return times.sort((a, b) => a - b)[2] as number;
 }
 
 function table(machine: Machine, results: Record<string, BenchResult[]>): string {
+  const check = machine.cpuCheckMs;
   const lines = [
     `Machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`,
+    ...(check
+      ? [
+          '',
+          `CPU check (a fixed loop, lower is faster): ${check.before.toFixed(0)} ms before the suites, ${check.after.toFixed(0)} ms after.`,
+        ]
+      : []),
     '',
     '| suite | benchmark | ours | peers | target | result |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -61,6 +87,7 @@ async function main(): Promise<void> {
   }
   const only = process.argv.slice(2);
   const files = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).sort();
+  const before = cpuCheck();
   const results: Record<string, BenchResult[]> = {};
   const failures: string[] = [];
   for (const f of files) {
@@ -80,6 +107,7 @@ async function main(): Promise<void> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
+    cpuCheckMs: { before, after: cpuCheck() },
   };
   // A partial run (`npm run bench -- ledger`) replaces only the suites it ran in latest.json.
   let merged: Record<string, BenchResult[]> = results;
@@ -97,14 +125,7 @@ async function main(): Promise<void> {
     path.join(here, '..', '..', 'bench', 'results', 'latest.json'),
     `${JSON.stringify(out, null, 2)}\n`,
   );
-  const lines = [
-    `Machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`,
-    '',
-    '| suite | benchmark | ours | peers (ratio) | target | result |',
-    '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const [suite, rs] of Object.entries(results)) for (const r of rs) lines.push(row(suite, r));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(table(machine, results));
   if (failures.length > 0) {
     process.stderr.write(`\n${failures.length} benchmark(s) failed to run:\n${failures.join('\n')}\n`);
     process.exitCode = 1;

@@ -40,8 +40,8 @@ interface Machine {
 
 /**
  * How fast this machine's CPU is right now: the median of 5 runs of a fixed integer loop, in ms.
- * Shared and virtual machines change speed from one minute to the next (this one's loop took from
- * ~170 ms to over 300 ms on the same day); figures from runs whose checks differ are not comparable.
+ * Shared and virtual machines change speed from one minute to the next (on this one the loop took
+ * from ~45 ms to over 90 ms on the same day); figures from runs whose checks differ are not comparable.
  */
 function cpuCheck(): number {
   const times: number[] = [];

@@ -1,5 +1,6 @@
-// Compact batch encoding between the engine and its workers: strings interned once per batch,
-// numbers in typed arrays (moved, not cloned), so a batch of 1000 costs one small structured clone.
+// Compact encoding between the engine and its workers, one chunk of a batch each way: strings
+// interned once per chunk, numbers in typed arrays (moved, not cloned), so a chunk of 1000 requests
+// costs one small structured clone, and its results carry per-call reasons as one text.
 import type { EffectVector, GateRequest } from './types.js';
 
 export const INTS = 9; // policy, gate, actor, role, mode, posture, environment, ctxOffset, ctxCount
@@ -24,6 +25,35 @@ export interface EncodedResults {
 }
 
 /**
+ * Distinct strings of a batch by index. Batches repeat values place by place (the same gate, actor,
+ * reason, ...): a last-value check per slot skips most map lookups.
+ */
+class StringTable {
+  readonly strings: string[] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly last: (string | undefined)[];
+  private readonly lastId: Int32Array;
+
+  constructor(slots: number) {
+    this.last = new Array<string | undefined>(slots).fill(undefined);
+    this.lastId = new Int32Array(slots);
+  }
+
+  id(s: string, slot: number): number {
+    if (s === this.last[slot]) return this.lastId[slot] as number;
+    let i = this.ids.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      this.strings.push(s);
+      this.ids.set(s, i);
+    }
+    this.last[slot] = s;
+    this.lastId[slot] = i;
+    return i;
+  }
+}
+
+/**
  * A batch's decisions as the worker writes them. Strings a policy built for one decision (a reason
  * with a number in it) are not decoded one by one, interned and cloned to the engine as thousands
  * of small strings: their bytes go into one text, decoded once a batch, which the engine cuts up.
@@ -33,11 +63,8 @@ export class ResultsWriter {
   readonly fuel: Int32Array;
   readonly refs: Int32Array;
   readonly ends: Int32Array;
-  private readonly strings: string[] = [];
-  private readonly ids = new Map<string, number>();
-  /** Last string and its index, for reasons (0) and rules (1): mostly the same object again. */
-  private readonly last: string[] = ['', ''];
-  private readonly lastId = new Int32Array([-1, -1]);
+  /** Reasons in slot 0, rules in slot 1. */
+  private readonly table = new StringTable(2);
   /** The batch text's bytes, also seen as words: strings start on 4-byte boundaries. */
   private text: Buffer;
   private text32: Uint32Array;
@@ -55,17 +82,7 @@ export class ResultsWriter {
 
   /** Decision `r`'s reason (`part` 0) or rule (1) as a string. */
   string(r: number, part: number, s: string): void {
-    if (s !== this.last[part] || (this.lastId[part] as number) < 0) {
-      let i = this.ids.get(s);
-      if (i === undefined) {
-        i = this.strings.length;
-        this.strings.push(s);
-        this.ids.set(s, i);
-      }
-      this.last[part] = s;
-      this.lastId[part] = i;
-    }
-    this.refs[2 * r + part] = this.lastId[part] as number;
+    this.refs[2 * r + part] = this.table.id(s, part);
   }
 
   /**
@@ -119,8 +136,15 @@ export class ResultsWriter {
   }
 
   finish(): EncodedResults {
-    const { strings, verdicts, fuel, refs, ends } = this;
-    return { strings, text: this.text.toString('latin1', 0, this.len), verdicts, fuel, refs, ends };
+    const { verdicts, fuel, refs, ends } = this;
+    return {
+      strings: this.table.strings,
+      text: this.text.toString('latin1', 0, this.len),
+      verdicts,
+      fuel,
+      refs,
+      ends,
+    };
   }
 }
 
@@ -162,25 +186,8 @@ export function encodeBatch(
   route: (q: unknown) => number,
   policyOf: Int32Array,
 ): EncodedBatch {
-  const table = new Map<string, number>();
-  const strings: string[] = [];
-  // Batches repeat values field by field (same gate, actor, ...): a per-slot last-value check skips
-  // most map lookups.
-  const lastS: unknown[] = new Array(16).fill(undefined);
-  const lastI = new Int32Array(16);
-  const id = (s: unknown, slot: number): number => {
-    if (s === lastS[slot]) return lastI[slot] as number;
-    const k = typeof s === 'string' ? s : String(s ?? '');
-    let i = table.get(k);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(k);
-      table.set(k, i);
-    }
-    lastS[slot] = s;
-    lastI[slot] = i;
-    return i;
-  };
+  // Slots: the six fields, then key and value of the first four context members, then the rest.
+  const table = new StringTable(16);
   const n = to - from;
   const ints = new Int32Array(n * INTS);
   const effects = new Float64Array(n * 5);
@@ -194,12 +201,12 @@ export function encodeBatch(
     policyOf[r] = pi;
     if (pi < 0) continue;
     const g = q as GateRequest;
-    ints[o + 1] = id(g.gate, 0);
-    ints[o + 2] = id(g.actor, 1);
-    ints[o + 3] = id(g.role, 2);
-    ints[o + 4] = id(g.mode, 3);
-    ints[o + 5] = id(g.posture, 4);
-    ints[o + 6] = id(g.environment, 5);
+    ints[o + 1] = table.id(g.gate, 0);
+    ints[o + 2] = table.id(g.actor, 1);
+    ints[o + 3] = table.id(g.role, 2);
+    ints[o + 4] = table.id(g.mode, 3);
+    ints[o + 5] = table.id(g.posture, 4);
+    ints[o + 6] = table.id(g.environment, 5);
     putEffect(g.effect, effects, r * 5);
     ints[o + 7] = nctx;
     let count = 0;
@@ -213,11 +220,11 @@ export function encodeBatch(
         ctx = grown;
       }
       const slot = count < 4 ? 6 + 2 * count : 14;
-      ctx[nctx++] = id(k, slot);
-      ctx[nctx++] = id(c[k], slot + 1);
+      ctx[nctx++] = table.id(k, slot);
+      ctx[nctx++] = table.id(c[k] as string, slot + 1);
       count++;
     }
     ints[o + 8] = count;
   }
-  return { strings, ints, effects, ctx: nctx === ctx.length ? ctx : ctx.slice(0, nctx) };
+  return { strings: table.strings, ints, effects, ctx: nctx === ctx.length ? ctx : ctx.slice(0, nctx) };
 }

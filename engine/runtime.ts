@@ -333,8 +333,9 @@ export class PolicyRuntime {
   /** A returned string into a batch: its bytes when ASCII and not a constant; false as str(). */
   private output(into: ResultsWriter, r: number, part: number, ptr: number, len: number): boolean {
     if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return false;
-    if (!this.pristine(ptr, len) && into.ascii(r, part, this.u8, this.u32, ptr, len)) return true;
-    const s = this.str(ptr, len);
+    const pristine = this.pristine(ptr, len);
+    if (!pristine && into.ascii(r, part, this.u8, this.u32, ptr, len)) return true;
+    const s = this.read(ptr, len, pristine);
     if (s === undefined) return false;
     into.string(r, part, s);
     return true;
@@ -356,8 +357,12 @@ export class PolicyRuntime {
   /** A returned string, or undefined when out of bounds, too long or not UTF-8. */
   private str(ptr: number, len: number): string | undefined {
     if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return undefined;
+    return this.read(ptr, len, this.pristine(ptr, len));
+  }
+
+  /** str() within bounds, `pristine` as this.pristine(ptr, len) gives it. */
+  private read(ptr: number, len: number, pristine: boolean): string | undefined {
     const key = ptr * 2048 + len;
-    const pristine = this.pristine(ptr, len);
     if (pristine) {
       const k = this.constCache.get(key);
       if (k !== undefined) return k;

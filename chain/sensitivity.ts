@@ -78,6 +78,9 @@ const LONG_TOKEN = /[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{86}/;
 /** The shortest text any rule can match (an `xoxb-` token); shorter strings need no regex at all. */
 const MIN_RULE_LENGTH = 15;
 const MIN_LONG_TOKEN = 64;
+/** Bounds of a scanner's memo of texts found clean. */
+const MEMO_MAX_LENGTH = 256;
+const MEMO_MAX_SIZE = 4096;
 
 function ruleSuspect(s: string): boolean {
   return s.length >= MIN_RULE_LENGTH && (MAYBE.test(s) || (s.length >= MIN_LONG_TOKEN && LONG_TOKEN.test(s)));
@@ -210,12 +213,31 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
   /** Whether `s`, the value of member `field`, needs the full scan. A long hex or base58 run in a
    *  field named like a digest is what scanString lets through, so it is no reason to look closer
    *  (every gate decision carries its policy's sha256). */
-  function suspect(s: string, field: string): boolean {
+  function looksSuspect(s: string, digest: boolean): boolean {
     if (s.length >= MIN_RULE_LENGTH) {
       if (MAYBE_CHAR.test(s) && MAYBE.test(s)) return true;
-      if (s.length >= MIN_LONG_TOKEN && !digestField(field) && LONG_TOKEN.test(s)) return true;
+      if (s.length >= MIN_LONG_TOKEN && !digest && LONG_TOKEN.test(s)) return true;
     }
     return s.length >= minForm && anyForm !== undefined && anyForm.test(s);
+  }
+  // Texts already found clean, by content. The same texts come back entry after entry (a policy's
+  // sha256 and name, a decision's detail line), and looking one up costs less than the regexes, the
+  // more so as a string that is the same object each time keeps its hash. Only what the regexes
+  // cleared is remembered, with the one thing besides the text that changes the answer (whether the
+  // member is named like a digest); short and bounded, so hostile input cannot grow it.
+  const clean = new Set<string>();
+  const cleanAsDigest = new Set<string>();
+  function suspect(s: string, field: string): boolean {
+    if (s.length < MIN_RULE_LENGTH && s.length < minForm) return false;
+    if (s.length > MEMO_MAX_LENGTH) return looksSuspect(s, s.length >= MIN_LONG_TOKEN && digestField(field));
+    if (clean.has(s)) return false;
+    const digest = s.length >= MIN_LONG_TOKEN && digestField(field);
+    if (digest && cleanAsDigest.has(s)) return false;
+    if (looksSuspect(s, digest)) return true;
+    const memo = digest ? cleanAsDigest : clean;
+    if (memo.size >= MEMO_MAX_SIZE) memo.clear();
+    memo.add(s);
+    return false;
   }
   /** First pass without any bookkeeping: is there anything to look at closely? */
   function anySuspect(v: unknown, depth: number, field: string): boolean {

@@ -106,6 +106,25 @@ describe('secret scanner', () => {
     ).toBeDefined();
   });
 
+  it('remembers only what it cleared, and for the kind of member it was cleared in', () => {
+    const s = createSecretScanner({ mode: 'refuse', operatorSecret: 'tr0ub4dor&3-operator' });
+    const hexKey = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
+    // Cleared as a digest (the same string object, as a policy's sha256 is entry after entry)...
+    for (let i = 0; i < 3; i++) expect(s.scan({ payload: { policy: { sha256: hexKey } } })).toBeDefined();
+    // ...it is still a key anywhere else, however often it was cleared before.
+    expect(() => s.scan({ payload: { note: hexKey } })).toThrow(/hex private key/);
+    expect(() => s.scan({ detail: hexKey })).toThrow(/hex private key/);
+    // A text cleared once is clean again; a different text is scanned, not matched by resemblance.
+    const detail = 'tool.invoke: permit by rule-risk-threshold';
+    expect(s.scan({ detail })).toEqual({ detail });
+    expect(s.scan({ detail: `${detail}` })).toEqual({ detail });
+    expect(() => s.scan({ detail: `${detail} tr0ub4dor&3-operator` })).toThrow(/operator secret/);
+    // More distinct clean texts than the memo holds: it starts over, and still refuses secrets.
+    for (let i = 0; i < 10_000; i++) s.scan({ detail: `ordinary line of text number ${i}` });
+    expect(() => s.scan({ payload: { note: hexKey } })).toThrow(/hex private key/);
+    expect(() => s.scan({ detail: 'sk-proj-abcdefghijklmnopqrstuvwxyz012345' })).toThrow(/SECRET|token/i);
+  });
+
   it('matches secrets holding regex metacharacters literally, in every form and only literally', () => {
     const secret = 'a.b*c+d?(e)[f]{2}|g^h$i\\j/k-l';
     const s = createSecretScanner({ mode: 'refuse', operatorSecret: secret });

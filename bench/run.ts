@@ -87,6 +87,21 @@ async function main(): Promise<void> {
   }
   const only = process.argv.slice(2);
   const files = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).sort();
+  const suites = files.map((f) => f.replace(/\.bench\.js$/, ''));
+  if (only.includes('--help') || only.includes('-h')) {
+    process.stdout.write(
+      `usage: npm run bench [-- SUITE...]   run every benchmark suite, or only those named\n` +
+        `       npm run bench -- --table      print the last run's table again (bench/results/latest.json)\n` +
+        `suites: ${suites.join(', ')}\n`,
+    );
+    return;
+  }
+  const unknown = only.filter((s) => !suites.includes(s));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: no suite named ${unknown.join(', ')} (suites: ${suites.join(', ')})\n`);
+    process.exitCode = 2;
+    return;
+  }
   const before = cpuCheck();
   const results: Record<string, BenchResult[]> = {};
   const failures: string[] = [];

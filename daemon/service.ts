@@ -207,19 +207,23 @@ export class GateService {
   /** Metrics of a batch, one counter update per gate and verdict (a label lookup per decision cost
    *  more than the rest of the answer). */
   private countBatch(reqs: GateRequest[], ds: Decision[]): void {
-    const verdicts = new Map<string, { gate: string; verdict: string; n: number }>();
-    const fuel = new Map<string, number>();
+    // Keyed by the strings themselves (gate, then verdict), not a joined key built per decision.
+    const byGate = new Map<string, { fuel: number; verdicts: Map<string, number> }>();
     for (let i = 0; i < reqs.length; i++) {
       const gate = (reqs[i] as GateRequest).gate;
       const d = ds[i] as Decision;
-      const key = `${gate}\u0000${d.verdict}`;
-      const v = verdicts.get(key);
-      if (v === undefined) verdicts.set(key, { gate, verdict: d.verdict, n: 1 });
-      else v.n++;
-      fuel.set(gate, (fuel.get(gate) ?? 0) + d.fuel);
+      let g = byGate.get(gate);
+      if (g === undefined) {
+        g = { fuel: 0, verdicts: new Map() };
+        byGate.set(gate, g);
+      }
+      g.fuel += d.fuel;
+      g.verdicts.set(d.verdict, (g.verdicts.get(d.verdict) ?? 0) + 1);
     }
-    for (const v of verdicts.values()) this.metrics.decisions.inc({ gate: v.gate, verdict: v.verdict }, v.n);
-    for (const [gate, f] of fuel) this.metrics.fuel.inc({ gate }, f);
+    for (const [gate, g] of byGate) {
+      for (const [verdict, n] of g.verdicts) this.metrics.decisions.inc({ gate, verdict }, n);
+      this.metrics.fuel.inc({ gate }, g.fuel);
+    }
   }
 
   private eventEntry(id: Identity, b: EventBody): EntryInput {

@@ -228,4 +228,35 @@ describe('daemon API over a Unix socket', () => {
     expect(m).toMatch(/gavel_decisions_total\{gate="tool.invoke",verdict="deny"\} \d+/);
     expect(m).toMatch(/gavel_ledger_append_seconds_bucket/);
   });
+
+  it('counts a batch per gate and verdict, and its fuel per gate, exactly', async () => {
+    const metrics = new DaemonClient({ socket });
+    const read = async () => {
+      const text = await metrics.call<string>('GET', '/metrics');
+      const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+      return {
+        invokePermit: num(/gavel_decisions_total\{gate="tool\.invoke",verdict="permit"\} (\d+)/),
+        invokeDeny: num(/gavel_decisions_total\{gate="tool\.invoke",verdict="deny"\} (\d+)/),
+        emergencyDeny: num(/gavel_decisions_total\{gate="chain\.emergency",verdict="deny"\} (\d+)/),
+        invokeFuel: num(/gavel_fuel_used_total\{gate="tool\.invoke"\} (\d+)/),
+        emergencyFuel: num(/gavel_fuel_used_total\{gate="chain\.emergency"\} (\d+)/),
+      };
+    };
+    const before = await read();
+    const r = await agent().evaluateBatch([
+      { gate: 'tool.invoke', effect: { risk: 0.1 } },
+      { gate: 'tool.invoke', effect: { risk: 0.9 } },
+      { gate: 'chain.emergency', effect: { risk: 0.7 } },
+      { gate: 'tool.invoke', effect: { risk: 0.2 } },
+      { gate: 'tool.invoke', effect: { risk: 0.8 } },
+      { gate: 'tool.invoke', effect: { risk: 0.3 } },
+    ]);
+    expect(r.decisions.map((x) => x.verdict)).toEqual(['permit', 'deny', 'deny', 'permit', 'deny', 'permit']);
+    const after = await read();
+    expect(after.invokePermit - before.invokePermit).toBe(3);
+    expect(after.invokeDeny - before.invokeDeny).toBe(2);
+    expect(after.emergencyDeny - before.emergencyDeny).toBe(1);
+    expect(after.invokeFuel - before.invokeFuel).toBe(5 * 42);
+    expect(after.emergencyFuel - before.emergencyFuel).toBe(42);
+  });
 });

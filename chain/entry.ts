@@ -6,7 +6,7 @@
 // json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False)) get the same bytes.
 import { ChainError } from './errors.js';
 import { type HmacSha256, sha256Hex } from './hash.js';
-import { type ByteSink, canonicalJson, putAscii, putString, writeCanonical } from './jcs.js';
+import { type ByteSink, canonicalJson, putAscii, putBytes, putString, writeCanonical } from './jcs.js';
 
 export interface EntryInput {
   kind: string;
@@ -138,25 +138,77 @@ export interface StagedEntry {
   d: number;
 }
 
+/**
+ * The bytes a run of members was last staged as, and the values they were staged for. Most members
+ * of an entry repeat from one entry to the next (a daemon's source and role, a batch's agent, gate
+ * and kind): when the values are the same strings again, the bytes are copied instead of written
+ * and checked for escapes a character at a time.
+ */
+interface Run {
+  x: string | null | undefined;
+  y: string | null | undefined;
+  z: string | null | undefined;
+  bytes: Uint8Array;
+  /** Where a part boundary falls inside the bytes (the tail's `c`). */
+  mark: number;
+}
+const runs: Run[] = Array.from({ length: 3 }, () => ({
+  x: undefined,
+  y: undefined,
+  z: undefined,
+  bytes: new Uint8Array(0),
+  mark: 0,
+}));
+
+function again(r: Run, x: string | null, y: string | null, z: string | null): boolean {
+  return r.x === x && r.y === y && r.z === z && r.bytes.length > 0;
+}
+
+function keep(
+  r: Run,
+  sk: ByteSink,
+  from: number,
+  mark: number,
+  x: string | null,
+  y: string | null,
+  z: string | null,
+): void {
+  r.mark = mark;
+  r.x = x;
+  r.y = y;
+  r.z = z;
+  r.bytes = Uint8Array.prototype.slice.call(sk.buf, from, sk.pos);
+}
+
 /** Writes the staged parts of `body` into `sk` (SINK_FULL when out of room: stage again in a bigger
  *  buffer). Throws ChainError BAD_ENTRY for text or a payload with no canonical form. */
 export function stageEntry(sk: ByteSink, body: EntryBody): StagedEntry {
   const at = sk.pos;
-  putAscii(sk, '{"action":');
-  putString(sk, body.action);
-  putAscii(sk, ',"agent":');
-  putString(sk, body.agent);
-  putAscii(sk, ',"component":');
-  putString(sk, body.component);
-  putAscii(sk, ',"detail":');
+  const head = runs[0] as Run;
+  if (again(head, body.action, body.agent, body.component)) putBytes(sk, head.bytes);
+  else {
+    putAscii(sk, '{"action":');
+    putString(sk, body.action);
+    putAscii(sk, ',"agent":');
+    putString(sk, body.agent);
+    putAscii(sk, ',"component":');
+    putString(sk, body.component);
+    putAscii(sk, ',"detail":');
+    keep(head, sk, at, 0, body.action, body.agent, body.component);
+  }
   putString(sk, body.detail);
   putAscii(sk, ',');
   const a = sk.pos;
-  putAscii(sk, '"kind":');
-  putString(sk, body.kind);
-  putAscii(sk, ',"mode":');
-  putString(sk, body.mode);
-  putAscii(sk, ',"outcome":');
+  const kind = runs[1] as Run;
+  if (again(kind, body.kind, body.mode, null)) putBytes(sk, kind.bytes);
+  else {
+    putAscii(sk, '"kind":');
+    putString(sk, body.kind);
+    putAscii(sk, ',"mode":');
+    putString(sk, body.mode);
+    putAscii(sk, ',"outcome":');
+    keep(kind, sk, a, 0, body.kind, body.mode, null);
+  }
   putString(sk, body.outcome);
   putAscii(sk, ',"payload":');
   writeCanonical(sk, body.payload);
@@ -164,15 +216,21 @@ export function stageEntry(sk: ByteSink, body: EntryBody): StagedEntry {
   putString(sk, body.posture);
   putAscii(sk, ',"previous_hash":"');
   const b = sk.pos;
-  putAscii(sk, '","role":');
-  putString(sk, body.role);
-  const c = sk.pos;
-  putAscii(sk, ',"session_hash":');
-  if (body.session_hash === null) putAscii(sk, 'null');
-  else putString(sk, body.session_hash);
-  putAscii(sk, ',"source":');
-  putString(sk, body.source);
-  putAscii(sk, ',"timestamp":"');
+  const tail = runs[2] as Run;
+  if (again(tail, body.role, body.session_hash, body.source)) putBytes(sk, tail.bytes);
+  else {
+    putAscii(sk, '","role":');
+    putString(sk, body.role);
+    const mark = sk.pos - b;
+    putAscii(sk, ',"session_hash":');
+    if (body.session_hash === null) putAscii(sk, 'null');
+    else putString(sk, body.session_hash);
+    putAscii(sk, ',"source":');
+    putString(sk, body.source);
+    putAscii(sk, ',"timestamp":"');
+    keep(tail, sk, b, mark, body.role, body.session_hash, body.source);
+  }
+  const c = b + tail.mark;
   return { buf: sk.buf, at, a, b, c, d: sk.pos };
 }
 

@@ -275,6 +275,65 @@ describe('seals', () => {
     );
   });
 
+  it('stages each entry with its own members when most repeat from the entry before', async () => {
+    // Members that repeat are copied as the bytes last staged for the same values: a change in any one
+    // of them, in any position, must show in that entry and not carry over to the next.
+    const base = {
+      kind: 'custom.same',
+      action: 'act',
+      agent: 'agent-é',
+      component: 'comp "q"',
+      detail: 'd',
+      outcome: 'ok',
+      mode: 'm',
+      posture: 'p',
+      role: 'r\\1',
+      session_hash: null as string | null,
+      source: 'src',
+    };
+    const changes: Partial<typeof base>[] = [
+      {},
+      {},
+      { agent: 'agent-2' },
+      {},
+      { component: 'c2' },
+      { action: 'act2' },
+      { action: 'act2' },
+      { kind: 'custom.other' },
+      { mode: 'm2' },
+      { outcome: 'nope' },
+      { posture: 'p2' },
+      { role: 'r2' },
+      { session_hash: 'sess-1' },
+      { session_hash: 'sess-2' },
+      {},
+      { source: 'src-2' },
+      { role: '日本' },
+      {},
+    ];
+    const inputs = changes.map((c, i) => ({ ...base, ...c, payload: { i } }));
+    const l = await Ledger.open(file, { secret });
+    const one = await Promise.all(inputs.map((x) => l.append(x)));
+    const batch = await l.appendBatch([...inputs].reverse());
+    await l.close();
+    const ls = lines();
+    expect(ls).toHaveLength(2 * inputs.length);
+    const expected = [...inputs, ...[...inputs].reverse()];
+    ls.forEach((line, k) => {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      expect(canonicalJson(e)).toBe(line);
+      const { payload, ...fields } = expected[k] as (typeof inputs)[number];
+      expect(e).toMatchObject({ ...fields, payload });
+    });
+    expect([...one, ...batch].map((e) => e.hash)).toEqual(
+      ls.map((x) => (JSON.parse(x) as { hash: string }).hash),
+    );
+    const v = await verifyLedgerParallel(file, { secret, threads: 0 });
+    expect(v.message).toBe(
+      `[VERIFY OK] Chain intact. ${ls.length} entries verified | ${ls.length} seals verified.`,
+    );
+  });
+
   it('builds big batches on the build thread to the same bytes as on this thread', async () => {
     const odd = ['é€😀 日本', 'quote " and \\ backslash', 'tab\tnl\n\u0001', '\u2028', 'x'.repeat(65)];
     const inputs = Array.from({ length: 1500 }, (_, i) => ({

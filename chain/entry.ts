@@ -6,7 +6,15 @@
 // json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False)) get the same bytes.
 import { ChainError } from './errors.js';
 import { type HmacSha256, sha256Hex } from './hash.js';
-import { type ByteSink, canonicalJson, putAscii, putBytes, putString, writeCanonical } from './jcs.js';
+import {
+  type ByteSink,
+  canonicalJson,
+  putAscii,
+  putBytes,
+  putMember,
+  putString,
+  writeCanonical,
+} from './jcs.js';
 
 export interface EntryInput {
   kind: string;
@@ -187,12 +195,9 @@ export function stageEntry(sk: ByteSink, body: EntryBody): StagedEntry {
   const head = runs[0] as Run;
   if (again(head, body.action, body.agent, body.component)) putBytes(sk, head.bytes);
   else {
-    putAscii(sk, '{"action":');
-    putString(sk, body.action);
-    putAscii(sk, ',"agent":');
-    putString(sk, body.agent);
-    putAscii(sk, ',"component":');
-    putString(sk, body.component);
+    putMember(sk, '{"action":', body.action);
+    putMember(sk, ',"agent":', body.agent);
+    putMember(sk, ',"component":', body.component);
     putAscii(sk, ',"detail":');
     keep(head, sk, at, 0, body.action, body.agent, body.component);
   }
@@ -202,31 +207,26 @@ export function stageEntry(sk: ByteSink, body: EntryBody): StagedEntry {
   const kind = runs[1] as Run;
   if (again(kind, body.kind, body.mode, null)) putBytes(sk, kind.bytes);
   else {
-    putAscii(sk, '"kind":');
-    putString(sk, body.kind);
-    putAscii(sk, ',"mode":');
-    putString(sk, body.mode);
+    putMember(sk, '"kind":', body.kind);
+    putMember(sk, ',"mode":', body.mode);
     putAscii(sk, ',"outcome":');
     keep(kind, sk, a, 0, body.kind, body.mode, null);
   }
   putString(sk, body.outcome);
   putAscii(sk, ',"payload":');
   writeCanonical(sk, body.payload);
-  putAscii(sk, ',"posture":');
-  putString(sk, body.posture);
+  putMember(sk, ',"posture":', body.posture);
   putAscii(sk, ',"previous_hash":"');
   const b = sk.pos;
   const tail = runs[2] as Run;
   if (again(tail, body.role, body.session_hash, body.source)) putBytes(sk, tail.bytes);
   else {
-    putAscii(sk, '","role":');
-    putString(sk, body.role);
+    putMember(sk, '","role":', body.role);
     const mark = sk.pos - b;
     putAscii(sk, ',"session_hash":');
     if (body.session_hash === null) putAscii(sk, 'null');
     else putString(sk, body.session_hash);
-    putAscii(sk, ',"source":');
-    putString(sk, body.source);
+    putMember(sk, ',"source":', body.source);
     putAscii(sk, ',"timestamp":"');
     keep(tail, sk, b, mark, body.role, body.session_hash, body.source);
   }

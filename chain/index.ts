@@ -13,7 +13,7 @@ export { ChainError, type ChainErrorCode } from './errors.js';
 export { detectLedgerFormat, formatRecentLine, type LedgerFormat } from './format.js';
 export { sha256Hex, ZERO_HASH } from './hash.js';
 // The ledger itself: entries, canonical form, seals, the lock and the store.
-export { type ByteSink, canonicalJson, putAscii, putString } from './jcs.js';
+export { type ByteSink, canonicalJson, putAscii, putMember, putString } from './jcs.js';
 export {
   formatSignerKey,
   formatVerifierKey,

@@ -189,6 +189,12 @@ export function putString(sk: ByteSink, s: string): void {
   putText(sk, canonicalString(s));
 }
 
+/** `name` (ASCII, with its punctuation: `,"name":`) followed by the UTF-8 of canonicalString(value). */
+export function putMember(sk: ByteSink, name: string, value: string): void {
+  putAscii(sk, name);
+  putString(sk, value);
+}
+
 /** UTF-8 of any text. */
 function putText(sk: ByteSink, text: string): void {
   room(sk, 3 * text.length);

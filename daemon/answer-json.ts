@@ -5,7 +5,7 @@
 // order — is written once as UTF-8, and each policy's `{"name":…,"version":…,"sha256":…}` (the same
 // for every decision it made) is written once an answer. test/daemon/answer-json.test.ts checks it
 // against the schema's serializer.
-import { type ByteSink, putAscii, putString } from '../chain/index.js';
+import { type ByteSink, putAscii, putMember } from '../chain/index.js';
 import type { Answer } from './service.js';
 import type { PolicyRef } from './types.js';
 
@@ -45,22 +45,17 @@ export function batchDecisionsJson(answers: readonly Answer[]): Buffer {
   putAscii(sk, '{"decisions":[');
   for (let i = 0; i < answers.length; i++) {
     const a = answers[i] as Answer;
-    putAscii(sk, i === 0 ? '{"gate":' : ',{"gate":');
-    putString(sk, a.gate);
-    putAscii(sk, ',"verdict":');
-    putString(sk, a.verdict);
-    putAscii(sk, ',"reason":');
-    putString(sk, a.reason);
-    putAscii(sk, ',"rule":');
-    putString(sk, a.rule);
+    putMember(sk, i === 0 ? '{"gate":' : ',{"gate":', a.gate);
+    putMember(sk, ',"verdict":', a.verdict);
+    putMember(sk, ',"reason":', a.reason);
+    putMember(sk, ',"rule":', a.rule);
     putAscii(sk, ',"fuel":');
     putAscii(sk, num(a.fuel));
     putAscii(sk, ',"policy":');
     sk.pos += (policies.get(a.policy) as Buffer).copy(sk.buf, sk.pos);
     putAscii(sk, ',"seq":');
     putAscii(sk, num(a.seq));
-    putAscii(sk, ',"hash":');
-    putString(sk, a.hash);
+    putMember(sk, ',"hash":', a.hash);
     putAscii(sk, '}');
   }
   putAscii(sk, ']}');

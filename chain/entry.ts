@@ -160,11 +160,13 @@ interface Run {
   /** Where a part boundary falls inside the bytes (the tail's `c`). */
   mark: number;
 }
+const MAX_RUN_BYTES = 1024;
+const NO_BYTES = new Uint8Array(0);
 const runs: Run[] = Array.from({ length: 3 }, () => ({
   x: undefined,
   y: undefined,
   z: undefined,
-  bytes: new Uint8Array(0),
+  bytes: NO_BYTES,
   mark: 0,
 }));
 
@@ -182,6 +184,12 @@ function keep(
   z: string | null,
 ): void {
   r.mark = mark;
+  if (sk.pos - from > MAX_RUN_BYTES) {
+    // Long values are written each time, not kept (they would outlive their entry).
+    r.x = r.y = r.z = undefined;
+    r.bytes = NO_BYTES;
+    return;
+  }
   r.x = x;
   r.y = y;
   r.z = z;

@@ -310,6 +310,11 @@ describe('seals', () => {
       { source: 'src-2' },
       { role: '日本' },
       {},
+      { agent: 'a'.repeat(2000) },
+      { agent: 'a'.repeat(2000) },
+      { agent: 'b'.repeat(2000) },
+      { source: 's'.repeat(3000) },
+      {},
     ];
     const inputs = changes.map((c, i) => ({ ...base, ...c, payload: { i } }));
     const l = await Ledger.open(file, { secret });

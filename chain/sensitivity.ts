@@ -210,9 +210,7 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
   // Whether a string holds any secret form, in one regex pass instead of one search per form (the
   // forms are literals, so this matches exactly when some form is a substring).
   const anyForm = secretForms.length > 0 ? new RegExp(secretForms.map(escapeRegExp).join('|')) : undefined;
-  /** Whether `s`, the value of member `field`, needs the full scan. A long hex or base58 run in a
-   *  field named like a digest is what scanString lets through, so it is no reason to look closer
-   *  (every gate decision carries its policy's sha256). */
+  /** The regexes of suspect(); `digest`: the member is named like a digest (digestField). */
   function looksSuspect(s: string, digest: boolean): boolean {
     if (s.length >= MIN_RULE_LENGTH) {
       if (MAYBE_CHAR.test(s) && MAYBE.test(s)) return true;
@@ -227,6 +225,9 @@ export function createSecretScanner(opts: ScannerOptions): SecretScanner {
   // member is named like a digest); short and bounded, so hostile input cannot grow it.
   const clean = new Set<string>();
   const cleanAsDigest = new Set<string>();
+  /** Whether `s`, the value of member `field`, needs the full scan. A long hex or base58 run in a
+   *  field named like a digest is what scanString lets through, so it is no reason to look closer
+   *  (every gate decision carries its policy's sha256). */
   function suspect(s: string, field: string): boolean {
     if (s.length < MIN_RULE_LENGTH && s.length < minForm) return false;
     if (s.length > MEMO_MAX_LENGTH) return looksSuspect(s, s.length >= MIN_LONG_TOKEN && digestField(field));

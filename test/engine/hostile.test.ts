@@ -89,6 +89,10 @@ const PEEK = policyWat(`(local $p i32) (local $end i32)
 const REWRITE = policyWat(`(if (f64.gt (f64.load offset=48 (local.get $req)) (f64.const 0.5))
       (then (i32.store8 (i32.const 26) (i32.const 76))))
     ${PERMIT}`);
+/** The same, one aligned word at a time: "low-risk" becomes "loKKKKsk" (bytes 28..31 of its data). */
+const REWRITE_WORD = policyWat(`(if (f64.gt (f64.load offset=48 (local.get $req)) (f64.const 0.5))
+      (then (i32.store (i32.const 28) (i32.const 0x4b4b4b4b))))
+    ${PERMIT}`);
 const STATEFUL = new Set(['h.state', 'h.scribble']);
 
 let engine: Engine;
@@ -116,6 +120,11 @@ beforeAll(async () => {
     gates: ['h.rewrite'],
   });
   policies.push(await loadPolicy(rewrite, { allowUnsigned: true }));
+  const rewriteWord = await writePackage(join(root, 'rewrite-word'), REWRITE_WORD, {
+    name: 'rewrite-word',
+    gates: ['h.rewrite-word'],
+  });
+  policies.push(await loadPolicy(rewriteWord, { allowUnsigned: true }));
   good = await loadPolicy(
     await writePackage(join(root, 'good'), policyWat(THRESHOLD_BODY), { gates: ['tool.execute'] }),
     {
@@ -166,6 +175,11 @@ describe('hostile modules are contained', () => {
     const want = ['low-risk', 'Low-risk', 'low-risk', 'Low-risk', 'Low-risk', 'low-risk'];
     expect(reqs.map((r) => engine.evaluateSync(r).reason)).toEqual(want);
     expect((await engine.evaluateBatch(reqs)).map((d) => d.reason)).toEqual(want);
+    // A whole aligned word of its static data: restored from the snapshot word by word.
+    const words = reqs.map((r) => ({ ...r, gate: 'h.rewrite-word' }));
+    const wantWords = want.map((w) => (w === 'Low-risk' ? 'loKKKKsk' : w));
+    expect(words.map((r) => engine.evaluateSync(r).reason)).toEqual(wantWords);
+    expect((await engine.evaluateBatch(words)).map((d) => d.reason)).toEqual(wantWords);
   });
 
   test('without store tracking (whole-memory restore) a stateful policy is as isolated, same fuel', () => {

@@ -302,12 +302,18 @@ export class PolicyRuntime {
     return this.ex.memory.buffer.byteLength >= this.spec.maxMemoryPages * 65536;
   }
 
-  private lift(out: number, fuel: number): RawDecision {
+  /** The verdict of the decision record at `out` (views refreshed first), or -1 when the record is
+   *  misaligned, out of bounds or holds no verdict. */
+  private verdictAt(out: number): number {
     if (this.u8.length === 0) this.refreshViews();
-    const u8 = this.u8;
-    if (out % 4 !== 0 || out + 20 > u8.length) return engineDecision('bad_output', fuel);
-    const v = u8[out] as number;
-    if (v > 3) return engineDecision('bad_output', fuel);
+    if (out % 4 !== 0 || out + 20 > this.u8.length) return -1;
+    const v = this.u8[out] as number;
+    return v > 3 ? -1 : v;
+  }
+
+  private lift(out: number, fuel: number): RawDecision {
+    const v = this.verdictAt(out);
+    if (v < 0) return engineDecision('bad_output', fuel);
     const reason = this.str(this.dv.getUint32(out + 4, true), this.dv.getUint32(out + 8, true));
     const rule = this.str(this.dv.getUint32(out + 12, true), this.dv.getUint32(out + 16, true));
     if (reason === undefined || rule === undefined) return engineDecision('bad_output', fuel);
@@ -316,11 +322,8 @@ export class PolicyRuntime {
 
   /** As lift(), into decision `r` of a batch; null when written, else the engine's decision. */
   private liftInto(out: number, fuel: number, into: ResultsWriter, r: number): RawDecision | null {
-    if (this.u8.length === 0) this.refreshViews();
-    const u8 = this.u8;
-    if (out % 4 !== 0 || out + 20 > u8.length) return engineDecision('bad_output', fuel);
-    const v = u8[out] as number;
-    if (v > 3) return engineDecision('bad_output', fuel);
+    const v = this.verdictAt(out);
+    if (v < 0) return engineDecision('bad_output', fuel);
     const dv = this.dv;
     if (
       !this.output(into, r, 0, dv.getUint32(out + 4, true), dv.getUint32(out + 8, true)) ||

@@ -51,7 +51,8 @@ function policyDirs(): string[] {
   return out.sort();
 }
 
-async function compile(entry: string, maxPages: number): Promise<Uint8Array> {
+/** One AssemblyScript entry file compiled with the shared options (asconfig.json): the core module. */
+export async function compileAssemblyScript(entry: string, maxPages: number): Promise<Uint8Array> {
   const asc = (await import('assemblyscript/asc')).default;
   let binary: Uint8Array | undefined;
   let errors = '';
@@ -117,7 +118,7 @@ export async function buildPolicies(
       writeFileSync(path.join(dir, 'assembly', 'table.ts'), tableSource(c));
       gates = c.gates.map((g) => g.gate);
     }
-    const core = await compile(path.join(dir, p.entry), p.maxMemoryPages);
+    const core = await compileAssemblyScript(path.join(dir, p.entry), p.maxMemoryPages);
     checkCore(core, p.name, p.maxMemoryPages);
     const component = await componentNew(
       await componentEmbed({ binary: core, witSource: wit, world: 'gate-policy' }),

@@ -73,24 +73,28 @@ function decide(req: Request): Decision {
   if (m < 0) return deny('unknown mode ' + req.mode, 'mode.unknown');
   const e = indexOf(req, 5, ENV_NAMES);
   const mul = (e < 0 ? UNKNOWN_ENV_MUL : unchecked(ENV_MUL[e])) * unchecked(MODE_MUL[m]);
-  const v = new StaticArray<f64>(5);
+  // One pass, no array: every dimension is range-checked (effect.invalid comes before SCOUT and the
+  // thresholds), and the first over its threshold and the squares for the L2 score are kept.
+  let over: i32 = -1;
+  let value: f64 = 0;
+  let limit: f64 = 0;
+  let sq: f64 = 0;
   for (let i = 0; i < 5; i++) {
     const x = req.effectOr(i, unchecked(DEFAULTS[g * 5 + i]));
     if (!(x >= 0 && x <= 1)) return deny(unchecked(DIMENSION_NAMES[i]) + ' must be within 0..1', 'effect.invalid');
-    unchecked((v[i] = x));
+    sq += x * x;
+    if (over < 0) {
+      const t = unchecked(THRESHOLDS[g * 5 + i]) * mul;
+      if (x > t) {
+        over = i;
+        value = x;
+        limit = t;
+      }
+    }
   }
   const flags = unchecked(FLAGS[g]);
   if (scout && (flags & MUTATING) != 0) return decision(Verdict.Deny, unchecked(SCOUT_WHY[g]), SCOUT_RULE);
 
-  let over: i32 = -1;
-  let limit: f64 = 0;
-  for (let i = 0; i < 5 && over < 0; i++) {
-    const t = unchecked(THRESHOLDS[g * 5 + i]) * mul;
-    if (unchecked(v[i]) > t) {
-      over = i;
-      limit = t;
-    }
-  }
   // Over a threshold: "<gate>: <dimension> <value> over its threshold <limit>" (or the L2 score).
   let why: Text | null = null;
   let rule: Text = L2_RULE;
@@ -100,12 +104,10 @@ function decide(req: Request): Decision {
       .append(unchecked(GATE_PREFIX[g]))
       .add(unchecked(DIMENSION_NAMES[over]))
       .add(' ')
-      .num(unchecked(v[over]))
+      .num(value)
       .add(' over its threshold ')
       .num(limit);
   } else {
-    let sq: f64 = 0;
-    for (let i = 0; i < 5; i++) sq += unchecked(v[i]) * unchecked(v[i]);
     const l2 = Math.sqrt(sq);
     const t = unchecked(L2[g]) * mul;
     if (l2 > t)

@@ -173,7 +173,8 @@ export class PolicyRuntime {
    * Evaluate an already-encoded request into decision `r` of a pool batch: `sb` = the six request
    * strings then key, value per context entry (UTF-8); `eff[effOff..effOff+5]` = the EffectVector
    * (NaN = not given). Pass the same Uint8Array objects for repeated strings: that is what lets a
-   * request reuse the template.
+   * request reuse the template. `same`: `sb` holds the strings of this runtime's previous request
+   * (the template, unless that call dropped it), so they need not be compared again.
    */
   runInto(
     sb: Uint8Array[],
@@ -182,8 +183,10 @@ export class PolicyRuntime {
     effOff: number,
     into: ResultsWriter,
     r: number,
+    same = false,
   ): void {
-    const d = this.exec(this.isTemplate(sb) ? null : sb, sb, nctx, eff, effOff, into, r);
+    const tpl = same ? this.tplKeys.length !== 0 : this.isTemplate(sb);
+    const d = this.exec(tpl ? null : sb, sb, nctx, eff, effOff, into, r);
     if (d === null) return;
     into.verdicts[r] = VERDICTS.indexOf(d.verdict);
     into.fuel[r] = d.fuel;

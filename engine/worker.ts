@@ -15,18 +15,32 @@ export default function run(b: EncodedBatch): EncodedResults {
   // runtime reuses a request's bytes when they are the same objects as the previous request's.
   const bytes = b.strings.map((x) => enc.encode(x));
   const ints = b.ints;
+  const ctx = b.ctx;
   const sb: Uint8Array[] = [];
+  // A request with the same strings as the previous one (same policy): `sb` already holds them.
+  let prevPi = -1;
+  let prevO = 0;
   for (let r = 0; r < n; r++) {
     const o = r * INTS;
     const pi = ints[o] as number;
     if (pi < 0) continue; // refused by the engine, which answers it
     const rt = runtimes[pi] as PolicyRuntime;
-    for (let i = 0; i < 6; i++) sb[i] = bytes[ints[o + 1 + i] as number] as Uint8Array;
     const off = ints[o + 7] as number;
     const nctx = ints[o + 8] as number;
-    for (let i = 0; i < 2 * nctx; i++) sb[6 + i] = bytes[b.ctx[off + i] as number] as Uint8Array;
-    if (sb.length !== 6 + 2 * nctx) sb.length = 6 + 2 * nctx;
-    rt.runInto(sb, nctx, b.effects, r * 5, out, r);
+    let same = pi === prevPi && nctx === ints[prevO + 8];
+    for (let i = 1; same && i < 7; i++) same = ints[o + i] === ints[prevO + i];
+    if (same) {
+      const prevOff = ints[prevO + 7] as number;
+      for (let i = 0; same && i < 2 * nctx; i++) same = ctx[off + i] === ctx[prevOff + i];
+    }
+    if (!same) {
+      for (let i = 0; i < 6; i++) sb[i] = bytes[ints[o + 1 + i] as number] as Uint8Array;
+      for (let i = 0; i < 2 * nctx; i++) sb[6 + i] = bytes[ctx[off + i] as number] as Uint8Array;
+      if (sb.length !== 6 + 2 * nctx) sb.length = 6 + 2 * nctx;
+    }
+    rt.runInto(sb, nctx, b.effects, r * 5, out, r, same);
+    prevPi = pi;
+    prevO = o;
   }
   return out.finish();
 }

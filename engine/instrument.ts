@@ -318,6 +318,62 @@ export function instrument(
     ];
     m.addFunction('gavel$end', binaryen.none, f64, [f64], m.block(null, endBody, f64));
     m.addFunctionExport('gavel$end', 'gavel$end');
+    if (tracked) {
+      // finish(zeroFrom, hostLo, hostHi) -> 1: the allocator's range and the heap range are both at or
+      // above zeroFrom (where the post-start memory holds only zeros), inside the memory and apart
+      // from the host's request bytes [hostLo, hostHi): they are zero-filled here, natively, and the
+      // globals reset, as gavel$end would. -> 0: nothing done; the host restores as before (alloc
+      // range, end). The low range (static data) is the host's to restore either way.
+      let memName = '';
+      for (let i = 0; i < m.getNumExports(); i++) {
+        const e = binaryen.getExportInfo(m.getExportByIndex(i));
+        if (e.name === 'memory') memName = e.value;
+      }
+      const lim = () => m.local.get(3, i32);
+      const fits = (lo: string, hi: string) =>
+        m.i32.or(
+          m.i32.ge_u(m.global.get(lo, i32), m.global.get(hi, i32)),
+          m.i32.and(
+            m.i32.and(
+              m.i32.ge_u(m.global.get(lo, i32), m.local.get(0, i32)),
+              m.i32.le_u(m.global.get(hi, i32), lim()),
+            ),
+            m.i32.or(
+              m.i32.le_u(m.global.get(hi, i32), m.local.get(1, i32)),
+              m.i32.ge_u(m.global.get(lo, i32), m.local.get(2, i32)),
+            ),
+          ),
+        );
+      const zeroFill = (lo: string, hi: string) =>
+        m.if(
+          m.i32.lt_u(m.global.get(lo, i32), m.global.get(hi, i32)),
+          m.memory.fill(
+            m.global.get(lo, i32),
+            m.i32.const(0),
+            m.i32.sub(m.global.get(hi, i32), m.global.get(lo, i32)),
+            memName,
+          ),
+        );
+      m.addFunction(
+        'gavel$finish',
+        binaryen.createType([i32, i32, i32]),
+        i32,
+        [i32],
+        m.block(
+          null,
+          [
+            m.local.set(3, m.i32.shl(m.memory.size(memName), m.i32.const(16))),
+            m.if(m.i32.eqz(m.i32.and(fits(ALO, AHI), fits(LO, HI))), m.return(m.i32.const(0))),
+            zeroFill(ALO, AHI),
+            zeroFill(LO, HI),
+            ...mkReset(),
+            m.i32.const(1),
+          ],
+          i32,
+        ),
+      );
+      m.addFunctionExport('gavel$finish', 'gavel$finish');
+    }
 
     // Inline the hooks (size-bounded inlining; fuel was already placed, so counts do not change).
     // 48 is the smallest bound that takes in the two-range store hook (~40 nodes): called, it cost

@@ -32,6 +32,8 @@ interface Exports {
   gavel$reset(): void;
   gavel$begin(fuel: number, size: number): number;
   gavel$end(): number;
+  /** Tracked modules: zero-fill the allocator and heap ranges and reset (1), or do nothing (0). */
+  gavel$finish(zeroFrom: number, hostLo: number, hostHi: number): number;
   gavel$low(): number;
   gavel$alloc_range(): number;
   gavel$set_split(at: number): void;
@@ -456,12 +458,18 @@ export class PolicyRuntime {
       this.u8.set(this.snapshot);
       return;
     }
+    // The request's own bytes (the template) stay unless the guest wrote into them.
+    const hostLo = this.tplBase < 0 ? 0 : this.tplBase;
+    const hostHi = this.tplBase < 0 ? 0 : this.tplBase + this.tplTotal;
+    const lowApart = this.restoreGuest(this.lowNow, hostLo, hostHi);
+    // Usually the allocator's and the heap's ranges are all zeros in the snapshot and apart from the
+    // request: the instance zero-fills them itself (one call instead of two and two JS loops).
+    if (ex.gavel$finish(this.zeroFrom, hostLo, hostHi) === 1) {
+      if (!lowApart) this.dropTemplate(true);
+      return;
+    }
     const alloc = ex.gavel$alloc_range();
     const high = ex.gavel$end(); // also resets the globals
-    // The request's own bytes (the template) stay unless the guest wrote into them.
-    const hostLo = this.tplBase;
-    const hostHi = this.tplBase + this.tplTotal;
-    const lowApart = this.restoreGuest(this.lowNow, hostLo, hostHi);
     const allocApart = this.restoreGuest(alloc, hostLo, hostHi);
     const highApart = this.restoreGuest(high, hostLo, hostHi);
     if (!(lowApart && allocApart && highApart)) this.dropTemplate(true);

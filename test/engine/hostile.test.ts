@@ -63,6 +63,27 @@ const hostile: Record<string, { wat: string; fuel?: number; reason: string }> = 
         (else (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))))`),
     reason: 'low-risk',
   },
+  'h.state-data': {
+    // Its counter starts at 1 from a data segment high up (the post-start memory is not all zeros
+    // there): restored from the snapshot, not zero-filled.
+    wat: policyWat(
+      `(if (result i32) (i32.eq (i32.load (i32.const 8192)) (i32.const 1))
+        (then (i32.store (i32.const 8192) (i32.const 2)) ${PERMIT})
+        (else (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))))`,
+      '(data (i32.const 8192) "\\01")',
+    ),
+    reason: 'low-risk',
+  },
+  'h.state-span': {
+    // The same, and a write far above into zeros: one range from the data to the zeros.
+    wat: policyWat(
+      `(if (result i32) (i32.and (i32.eq (i32.load (i32.const 8192)) (i32.const 1)) (i32.eqz (i32.load (i32.const 12000))))
+        (then (i32.store (i32.const 8192) (i32.const 2)) (i32.store (i32.const 12000) (i32.const 7)) ${PERMIT})
+        (else (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5))))`,
+      '(data (i32.const 8192) "\\01")',
+    ),
+    reason: 'low-risk',
+  },
   'h.scribble': {
     // Permits while its gate name reads "h.", then overwrites the request it was given (a string
     // byte and the record's gate pointer): a next request must get fresh bytes, not these.
@@ -93,7 +114,7 @@ const REWRITE = policyWat(`(if (f64.gt (f64.load offset=48 (local.get $req)) (f6
 const REWRITE_WORD = policyWat(`(if (f64.gt (f64.load offset=48 (local.get $req)) (f64.const 0.5))
       (then (i32.store (i32.const 28) (i32.const 0x4b4b4b4b))))
     ${PERMIT}`);
-const STATEFUL = new Set(['h.state', 'h.scribble']);
+const STATEFUL = new Set(['h.state', 'h.state-data', 'h.state-span', 'h.scribble']);
 
 let engine: Engine;
 let good: LoadedPolicy;

@@ -12,19 +12,21 @@ import { compileAssemblyScript } from '../../scripts/build-policies.js';
 import { POLICIES } from '../../scripts/paths.js';
 import { writeComponentPackage } from '../engine/fixtures.js';
 
-
 /** The policy: `n` (context) rounds of "ab" and a number, then the actor and three more numbers. */
 function source(sdk: string): string {
   return `import { cabi_realloc, Decision, decision, handle, Request, Text, text, Verdict } from '${sdk}';
 export { cabi_realloc };
 const RULE = text('sdk.text');
 const PREFIX = text('prefix \\u00a7 ');
+const ROLES: string[] = [${ROLES.map((r) => JSON.stringify(r)).join(', ')}];
 function decide(req: Request): Decision {
   const ns = req.context('n');
   const n = ns == null ? 0 : I32.parseInt(ns);
   const t = new Text(4).append(PREFIX);
   for (let i = 0; i < n; i++) t.add('ab').num(<f64>i * 0.125);
   t.add(' ').add(req.actor).add(' ').num(req.effect(0)).add(' ').num(-2.5).add(' ').num(1234.5678);
+  t.add(' role ');
+  for (let i = 0; i < ROLES.length; i++) t.add(req.fieldIs(2, ROLES[i]) ? '1' : '0');
   return decision(Verdict.Escalate, t, RULE);
 }
 export function evaluate(ptr: usize): usize {
@@ -32,6 +34,12 @@ export function evaluate(ptr: usize): usize {
 }
 `;
 }
+
+/**
+ * Names the policy compares the role with (fieldIs: four characters at a time, then one by one).
+ * \u0165's low byte is "e": a compare of low bytes alone would match "operator".
+ */
+const ROLES = ['operator', 'operatoR', 'operators-and-more', 'op', 'op\u0165rator', 'opérator'];
 
 /** What Text.num writes: rounded to 3 decimals, trailing zeros dropped. */
 function num(v: number): string {
@@ -42,10 +50,12 @@ function num(v: number): string {
   return frac === 0 ? whole : `${whole}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
 }
 
-function expected(n: number, actor: string, risk: number): string {
+function expected(n: number, actor: string, risk: number, role = 'operator'): string {
   let s = 'prefix \u00a7 ';
   for (let i = 0; i < n; i++) s += `ab${num(i * 0.125)}`;
-  return `${s} ${actor} ${num(risk)} -2.5 1234.568`;
+  // fieldIs is for ASCII names: a name with a character over 0x7f matches no UTF-8 request field.
+  const bits = ROLES.map((r) => (r === role && /^[\x00-\x7f]*$/.test(r) ? '1' : '0')).join('');
+  return `${s} ${actor} ${num(risk)} -2.5 1234.568 role ${bits}`;
 }
 
 const base: GateRequest = {
@@ -67,7 +77,10 @@ describe('SDK Text', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'gavel-sdk-'));
     const src = path.join(dir, 'src');
     mkdirSync(src);
-    const sdk = path.relative(src, path.join(POLICIES, 'sdk', 'index')).split(path.sep).join('/');
+    const sdk = path
+      .relative(src, path.join(POLICIES, 'sdk', 'index'))
+      .split(path.sep)
+      .join('/');
     const entry = path.join(src, 'index.ts');
     writeFileSync(entry, source(sdk.startsWith('.') ? sdk : `./${sdk}`));
     const core = await compileAssemblyScript(entry, 2);
@@ -78,7 +91,10 @@ describe('SDK Text', () => {
         world: 'gate-policy',
       }),
     );
-    const pkg = writeComponentPackage(path.join(dir, 'pkg'), component, { name: 'sdk-text', maxMemoryPages: 2 });
+    const pkg = writeComponentPackage(path.join(dir, 'pkg'), component, {
+      name: 'sdk-text',
+      maxMemoryPages: 2,
+    });
     engine = await Engine.create({ policies: [await loadPolicy(pkg, { allowUnsigned: true })], threads: 2 });
   });
   afterAll(async () => {
@@ -88,14 +104,16 @@ describe('SDK Text', () => {
 
   // 0 rounds: within the first 4-byte buffer's doublings; 100: ~700 bytes, six doublings.
   const cases = [
-    { n: 0, actor: 'agent-7', risk: 0.35 },
-    { n: 1, actor: 'agent-\u00e9-\u{1f600}', risk: 0.525 },
-    { n: 20, actor: 'a'.repeat(40), risk: 1 },
-    { n: 100, actor: 'ops \u00a7 team', risk: 0.0004 },
-    { n: 3, actor: 'agent-7', risk: 0.9995 },
+    { n: 0, actor: 'agent-7', risk: 0.35, role: 'operator' },
+    { n: 1, actor: 'agent-\u00e9-\u{1f600}', risk: 0.525, role: 'operators-and-more' },
+    { n: 20, actor: 'a'.repeat(40), risk: 1, role: 'op' },
+    { n: 100, actor: 'ops \u00a7 team', risk: 0.0004, role: 'opérator' },
+    { n: 3, actor: 'agent-7', risk: 0.9995, role: 'operatoR' },
+    { n: 2, actor: 'agent-7', risk: 0.5, role: 'operato' },
   ];
   const req = (c: (typeof cases)[number]): GateRequest => ({
     ...base,
+    role: c.role,
     actor: c.actor,
     effect: { risk: c.risk },
     context: { n: String(c.n) },
@@ -103,7 +121,9 @@ describe('SDK Text', () => {
 
   it('builds every reason byte for byte, in-process and pooled, long after short and short after long', async () => {
     const reqs = [...cases, ...cases.slice().reverse(), ...cases].map(req);
-    const want = [...cases, ...cases.slice().reverse(), ...cases].map((c) => expected(c.n, c.actor, c.risk));
+    const want = [...cases, ...cases.slice().reverse(), ...cases].map((c) =>
+      expected(c.n, c.actor, c.risk, c.role),
+    );
     for (const [i, r] of reqs.entries()) {
       const d = engine.evaluateSync(r);
       expect(d).toMatchObject({ verdict: 'escalate', rule: 'sdk.text' });
@@ -115,12 +135,14 @@ describe('SDK Text', () => {
   });
 
   it('a reason over the engine limit (1024 bytes) is refused as bad_output', async () => {
-    const long = req({ n: 200, actor: 'agent-7', risk: 0.5 });
+    const long = req({ n: 200, actor: 'agent-7', risk: 0.5, role: 'operator' });
     expect(expected(200, 'agent-7', 0.5).length).toBeGreaterThan(1024);
     expect(engine.evaluateSync(long)).toMatchObject({ verdict: 'deny', reason: 'bad_output' });
     const [d] = await engine.evaluateBatch([long]);
     expect(d).toMatchObject({ verdict: 'deny', reason: 'bad_output' });
     // and the next request is answered normally
-    expect(engine.evaluateSync(req(cases[0] as (typeof cases)[number])).reason).toBe(expected(0, 'agent-7', 0.35));
+    expect(engine.evaluateSync(req(cases[0] as (typeof cases)[number])).reason).toBe(
+      expected(0, 'agent-7', 0.35),
+    );
   });
 });

@@ -4,6 +4,8 @@
 import type { EffectVector, GateRequest } from './types.js';
 
 export const INTS = 9; // policy, gate, actor, role, mode, posture, environment, ctxOffset, ctxCount
+/** The route of a request that fails the request check (the engine answers it: bad_request). */
+export const REFUSED_BAD_REQUEST = -1;
 
 export interface EncodedBatch {
   strings: string[];
@@ -176,7 +178,9 @@ export function putEffect(e: EffectVector | undefined | null, out: Float64Array,
 /**
  * Requests `reqs[from..to)` encoded for a worker. `route` gives each request's policy index, or a
  * negative number for a request no worker should see (the engine answers it): those are encoded with
- * that number and nothing else. Requests routed to a policy have passed the engine's request check.
+ * that number and nothing else. Requests routed to a policy have passed the engine's request check,
+ * all but the context's values, which are checked here as they are read: a request with one that is
+ * not a string is refused (REFUSED_BAD_REQUEST) and nothing of its context kept.
  * Each route result is also written to `policyOf[r - from]`, which stays with the caller.
  */
 export function encodeBatch(
@@ -208,12 +212,18 @@ export function encodeBatch(
     ints[o + 5] = table.id(g.posture, 4);
     ints[o + 6] = table.id(g.environment, 5);
     putEffect(g.effect, effects, r * 5);
-    ints[o + 7] = nctx;
+    const start = nctx;
+    ints[o + 7] = start;
     let count = 0;
-    const c = g.context ?? {};
+    const c = (g.context ?? {}) as Record<string, unknown>;
     for (const k in c) {
       // Own members only, as the request check and the in-process path read them.
       if (!Object.hasOwn(c, k)) continue;
+      const v = c[k];
+      if (typeof v !== 'string') {
+        count = -1;
+        break;
+      }
       if (nctx + 2 > ctx.length) {
         const grown = new Int32Array(2 * ctx.length + 2);
         grown.set(ctx);
@@ -221,8 +231,14 @@ export function encodeBatch(
       }
       const slot = count < 4 ? 6 + 2 * count : 14;
       ctx[nctx++] = table.id(k, slot);
-      ctx[nctx++] = table.id(c[k] as string, slot + 1);
+      ctx[nctx++] = table.id(v, slot + 1);
       count++;
+    }
+    if (count < 0) {
+      nctx = start;
+      ints[o] = REFUSED_BAD_REQUEST;
+      policyOf[r] = REFUSED_BAD_REQUEST;
+      continue;
     }
     ints[o + 8] = count;
   }

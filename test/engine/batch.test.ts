@@ -63,6 +63,9 @@ function mixed(n: number): GateRequest[] {
         return { ...constitution, gate: 'nobody.serves' }; // no_policy
       case 3:
         return { ...constitution, posture: 'offense', effect: { risk: (i % 100) / 100 } };
+      case 5:
+        // bad_request: a context value that is not a string, after one that is
+        return { ...constitution, context: { tool: 'shell', n: 7 } } as unknown as GateRequest;
       default:
         // risk over the production threshold gives a reason with both numbers in it
         return { ...constitution, effect: { risk: (i % 100) / 100, privacy: (i % 13) / 13 } };
@@ -82,6 +85,7 @@ test('a mixed batch over both workers equals the in-process decisions, place for
   for (const r of ['é-ok', 'ok', 'abc']) expect(reasons.has(r)).toBe(true);
   expect(pooled[1]).toMatchObject({ verdict: 'deny', reason: 'bad_request' });
   expect(pooled[2]).toMatchObject({ verdict: 'deny', reason: 'no_policy' });
+  expect(pooled[5]).toMatchObject({ verdict: 'deny', reason: 'bad_request' });
   // Twice more, and as single requests: nothing of one batch leaks into the next.
   expect(await engine.evaluateBatch(reqs)).toEqual(sync);
   for (const i of [0, 1, 4, 500, 1000])
@@ -91,12 +95,26 @@ test('a mixed batch over both workers equals the in-process decisions, place for
 test('the encoding leaves refused requests to the engine and inherited context members out', () => {
   const ctx = Object.create({ inherited: 'x' }) as Record<string, string>;
   ctx.tool = 'shell';
-  const reqs = [{ ...baseRequest, context: ctx }, null, { ...baseRequest, context: {} }];
-  const policyOf = new Int32Array(3);
-  const enc = encodeBatch(reqs, 0, 3, (q) => (q === null ? -1 : 0), policyOf);
-  expect([...policyOf]).toEqual([0, -1, 0]);
+  const reqs = [
+    { ...baseRequest, context: ctx },
+    null,
+    { ...baseRequest, context: {} },
+    { ...baseRequest, context: { a: 'x', b: 7 } },
+    { ...baseRequest, context: { c: 'y' } },
+  ];
+  const policyOf = new Int32Array(5);
+  const enc = encodeBatch(reqs, 0, 5, (q) => (q === null ? -1 : 0), policyOf);
+  expect([...policyOf]).toEqual([0, -1, 0, -1, 0]);
   expect(enc.ints[INTS]).toBe(-1);
   expect(enc.ints[INTS - 1]).toBe(1);
   expect(enc.ints[3 * INTS - 1]).toBe(0);
-  expect([...enc.ctx].map((i) => enc.strings[i])).toEqual(['tool', 'shell']);
+  // A context value that is not a string refuses its request, whose members are not kept: the next
+  // request's context starts where that one's did.
+  expect(enc.ints[3 * INTS]).toBe(-1);
+  expect(enc.ints[4 * INTS + 7]).toBe(enc.ints[3 * INTS + 7]);
+  expect([...enc.ctx.subarray(enc.ints[4 * INTS + 7] as number)].map((i) => enc.strings[i])).toEqual([
+    'c',
+    'y',
+  ]);
+  expect([...enc.ctx].map((i) => enc.strings[i])).toEqual(['tool', 'shell', 'c', 'y']);
 });

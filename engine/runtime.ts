@@ -459,7 +459,7 @@ export class PolicyRuntime {
       return;
     }
     // The request's own bytes (the template) stay unless the guest wrote into them.
-    const hostLo = this.tplBase < 0 ? 0 : this.tplBase;
+    const hostLo = Math.max(0, this.tplBase);
     const hostHi = this.tplBase < 0 ? 0 : this.tplBase + this.tplTotal;
     const lowApart = this.restoreGuest(this.lowNow, hostLo, hostHi);
     // Usually the allocator's and the heap's ranges are all zeros in the snapshot and apart from the

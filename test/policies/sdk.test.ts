@@ -54,7 +54,8 @@ function expected(n: number, actor: string, risk: number, role = 'operator'): st
   let s = 'prefix \u00a7 ';
   for (let i = 0; i < n; i++) s += `ab${num(i * 0.125)}`;
   // fieldIs is for ASCII names: a name with a character over 0x7f matches no UTF-8 request field.
-  const bits = ROLES.map((r) => (r === role && [...r].every((c) => c.charCodeAt(0) < 0x80) ? '1' : '0')).join('');
+  const ascii = (r: string) => [...r].every((c) => c.charCodeAt(0) < 0x80);
+  const bits = ROLES.map((r) => (r === role && ascii(r) ? '1' : '0')).join('');
   return `${s} ${actor} ${num(risk)} -2.5 1234.568 role ${bits}`;
 }
 

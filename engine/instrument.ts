@@ -268,11 +268,7 @@ export function instrument(
     fn('gavel$get_fuel', [], i32, m.global.get(FUEL, i32));
     // Fewer host<->wasm crossings on the hot path: begin = set fuel + allocate the request;
     // end = the dirty range packed in an f64 (lo * 2^25 + hi, each clamped to 2^24) + reset globals.
-    let realloc = '';
-    for (let i = 0; i < m.getNumExports(); i++) {
-      const e = binaryen.getExportInfo(m.getExportByIndex(i));
-      if (e.name === 'cabi_realloc') realloc = e.value;
-    }
+    const realloc = exported(m, 'cabi_realloc');
     const f64 = binaryen.f64;
     const clamp = (v: binaryen.ExpressionRef) =>
       m.f64.convert_u.i32(m.select(m.i32.gt_u(v, m.i32.const(1 << 24)), m.i32.const(1 << 24), v));
@@ -324,19 +320,14 @@ export function instrument(
       // from the host's request bytes [hostLo, hostHi): they are zero-filled here, natively, and the
       // globals reset, as gavel$end would. -> 0: nothing done; the host restores as before (alloc
       // range, end). The low range (static data) is the host's to restore either way.
-      let memName = '';
-      for (let i = 0; i < m.getNumExports(); i++) {
-        const e = binaryen.getExportInfo(m.getExportByIndex(i));
-        if (e.name === 'memory') memName = e.value;
-      }
-      const lim = () => m.local.get(3, i32);
+      const memName = exported(m, 'memory');
       const fits = (lo: string, hi: string) =>
         m.i32.or(
           m.i32.ge_u(m.global.get(lo, i32), m.global.get(hi, i32)),
           m.i32.and(
             m.i32.and(
               m.i32.ge_u(m.global.get(lo, i32), m.local.get(0, i32)),
-              m.i32.le_u(m.global.get(hi, i32), lim()),
+              m.i32.le_u(m.global.get(hi, i32), m.local.get(3, i32)),
             ),
             m.i32.or(
               m.i32.le_u(m.global.get(hi, i32), m.local.get(1, i32)),
@@ -399,6 +390,15 @@ export function instrument(
   } finally {
     m.dispose();
   }
+}
+
+/** The internal name of what the module exports as `name` ('' when nothing is). */
+function exported(m: binaryen.Module, name: string): string {
+  for (let i = 0; i < m.getNumExports(); i++) {
+    const e = binaryen.getExportInfo(m.getExportByIndex(i));
+    if (e.name === name) return e.value;
+  }
+  return '';
 }
 
 function zero(m: binaryen.Module, t: number): binaryen.ExpressionRef {

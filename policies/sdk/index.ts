@@ -23,9 +23,8 @@ const OFF_CONTEXT: usize = 88;
   return String.UTF8.decodeUnsafe(<usize>load<u32>(p), <usize>load<u32>(p, 4));
 }
 
-/** Compares the UTF-8 bytes at (ptr, len) with an ASCII string without decoding. */
+/** Compares the UTF-8 bytes at (ptr, len) with an ASCII string of length `len`, without decoding. */
 function bytesEqual(ptr: usize, len: usize, s: string): bool {
-  if (<usize>s.length != len) return false;
   const src = changetype<usize>(s);
   // Four characters (UTF-16) against four bytes at a time, then one by one; a character over 0xff
   // equals no byte. One loop: fuel is counted per loop iteration.
@@ -41,6 +40,23 @@ function bytesEqual(ptr: usize, len: usize, s: string): bool {
     }
   }
   return true;
+}
+
+/**
+ * `n` bytes from `src` to `dst` (not overlapping), eight a store, then one at a time: memory.copy
+ * becomes a byte loop once the engine lowers bulk memory. One loop: fuel is counted per iteration.
+ */
+@inline function copyBytes(dst: usize, src: usize, n: usize): void {
+  let i: usize = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      store<u64>(dst + i, load<u64>(src + i));
+      i += 8;
+    } else {
+      store<u8>(dst + i, load<u8>(src + i));
+      i++;
+    }
+  }
 }
 
 /** Four UTF-16 code units below 0x100 (one u64) as four bytes (one u32), first in the lowest. */
@@ -152,14 +168,14 @@ export class Text {
       let cap = this.cap * 2;
       while (cap < need) cap *= 2;
       const nb = heap.alloc(<usize>cap);
-      memory.copy(nb, this.ptr, <usize>this.n);
+      copyBytes(nb, this.ptr, <usize>this.n);
       this.ptr = nb;
       this.cap = cap;
     }
     return this.ptr + <usize>this.n;
   }
 
-  /** Appends a string (ASCII copied byte by byte; anything else UTF-8 encoded). */
+  /** Appends a string (ASCII copied four characters a store where it can be; anything else UTF-8 encoded). */
   add(s: string): Text {
     const len = s.length;
     const p = this.reserve(len);
@@ -181,7 +197,7 @@ export class Text {
         this.n += i;
         const rest = String.UTF8.encode(s.substring(i));
         const q = this.reserve(rest.byteLength);
-        memory.copy(q, changetype<usize>(rest), <usize>rest.byteLength);
+        copyBytes(q, changetype<usize>(rest), <usize>rest.byteLength);
         this.n += rest.byteLength;
         return this;
       }
@@ -195,20 +211,7 @@ export class Text {
   /** Appends another text's bytes. */
   append(t: Text): Text {
     const n = t.n;
-    const p = this.reserve(n);
-    const src = t.ptr;
-    // Eight bytes a store, then one at a time (memory.copy becomes a byte loop once the engine
-    // lowers bulk memory).
-    let i = 0;
-    while (i < n) {
-      if (i + 8 <= n) {
-        store<u64>(p + <usize>i, load<u64>(src + <usize>i));
-        i += 8;
-      } else {
-        store<u8>(p + <usize>i, load<u8>(src + <usize>i));
-        i++;
-      }
-    }
+    copyBytes(this.reserve(n), t.ptr, <usize>n);
     this.n += n;
     return this;
   }

@@ -315,36 +315,32 @@ export function instrument(
     m.addFunction('gavel$end', binaryen.none, f64, [f64], m.block(null, endBody, f64));
     m.addFunctionExport('gavel$end', 'gavel$end');
     if (tracked) {
-      // finish(zeroFrom, hostLo, hostHi) -> 1: the allocator's range and the heap range are both at or
-      // above zeroFrom (where the post-start memory holds only zeros), inside the memory and apart
-      // from the host's request bytes [hostLo, hostHi): they are zero-filled here, natively, and the
-      // globals reset, as gavel$end would. -> 0: nothing done; the host restores as before (alloc
-      // range, end). The low range (static data) is the host's to restore either way.
+      // finish(zeroFrom, hostLo, hostHi) -> 1: the allocator's range, the heap range and the host's
+      // request bytes [hostLo, hostHi) all lie at or above zeroFrom (where the post-start memory holds
+      // only zeros) and inside the memory: they are zero-filled here, natively, and the globals reset,
+      // as gavel$end would. -> 0: nothing done; the host restores as before (alloc range, end, its
+      // request bytes). The low range (static data) is the host's to restore either way.
       const memName = exported(m, 'memory');
-      const fits = (lo: string, hi: string) =>
+      const fits = (lo: binaryen.ExpressionRef, hi: binaryen.ExpressionRef) =>
         m.i32.or(
-          m.i32.ge_u(m.global.get(lo, i32), m.global.get(hi, i32)),
+          m.i32.ge_u(lo, hi),
           m.i32.and(
-            m.i32.and(
-              m.i32.ge_u(m.global.get(lo, i32), m.local.get(0, i32)),
-              m.i32.le_u(m.global.get(hi, i32), m.local.get(3, i32)),
-            ),
-            m.i32.or(
-              m.i32.le_u(m.global.get(hi, i32), m.local.get(1, i32)),
-              m.i32.ge_u(m.global.get(lo, i32), m.local.get(2, i32)),
-            ),
+            m.i32.ge_u(m.copyExpression(lo), m.local.get(0, i32)),
+            m.i32.le_u(m.copyExpression(hi), m.local.get(3, i32)),
           ),
         );
-      const zeroFill = (lo: string, hi: string) =>
+      const zeroFill = (lo: binaryen.ExpressionRef, hi: binaryen.ExpressionRef) =>
         m.if(
-          m.i32.lt_u(m.global.get(lo, i32), m.global.get(hi, i32)),
+          m.i32.lt_u(lo, hi),
           m.memory.fill(
-            m.global.get(lo, i32),
+            m.copyExpression(lo),
             m.i32.const(0),
-            m.i32.sub(m.global.get(hi, i32), m.global.get(lo, i32)),
+            m.i32.sub(m.copyExpression(hi), m.copyExpression(lo)),
             memName,
           ),
         );
+      const g = (name: string) => m.global.get(name, i32);
+      const l = (index: number) => m.local.get(index, i32);
       m.addFunction(
         'gavel$finish',
         binaryen.createType([i32, i32, i32]),
@@ -354,9 +350,13 @@ export function instrument(
           null,
           [
             m.local.set(3, m.i32.shl(m.memory.size(memName), m.i32.const(16))),
-            m.if(m.i32.eqz(m.i32.and(fits(ALO, AHI), fits(LO, HI))), m.return(m.i32.const(0))),
-            zeroFill(ALO, AHI),
-            zeroFill(LO, HI),
+            m.if(
+              m.i32.eqz(m.i32.and(m.i32.and(fits(g(ALO), g(AHI)), fits(g(LO), g(HI))), fits(l(1), l(2)))),
+              m.return(m.i32.const(0)),
+            ),
+            zeroFill(g(ALO), g(AHI)),
+            zeroFill(g(LO), g(HI)),
+            zeroFill(l(1), l(2)),
             ...mkReset(),
             m.i32.const(1),
           ],

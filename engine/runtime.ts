@@ -73,7 +73,7 @@ export class PolicyRuntime {
   }
 
   private instantiate(): void {
-    this.dropTemplate(false); // a new memory: nothing of the old one is in it
+    this.dropTemplate(); // a new memory: nothing of the old one is in it
     const inst = new WebAssembly.Instance(this.spec.module, {});
     this.ex = inst.exports as unknown as Exports;
     this.ex.gavel$snap();
@@ -133,15 +133,21 @@ export class PolicyRuntime {
   private readonly keys: string[] = [];
   private readonly sb: Uint8Array[] = [];
 
-  // The request template: the last request's strings stay in memory after an evaluation when the
-  // guest did not write over them, so a next request with the same strings (by identity or equal
-  // content) only writes its EffectVector. The guest sees exactly the bytes a full write would leave
-  // (the same allocation, the same record, the same strings); any other request first restores that
-  // range to the snapshot, so nothing of the previous request survives.
-  /** Strings (sync path) or encoded strings (worker path) of the request held in memory; [] = none. */
+  // The request template: the bytes the last request's record, context array and strings took in
+  // memory, kept outside it (`tplImage`), so a next request with the same strings (by identity or
+  // equal content) is written with one copy and its EffectVector. Nothing of a request stays in
+  // memory after its evaluation (restore() returns its range to the snapshot): the allocator, which
+  // runs before the host writes anything, finds the block it hands out as the snapshot left it, and
+  // the guest then sees exactly the bytes a full write leaves (same allocation, record and strings).
+  /** Strings (sync path) or encoded strings (worker path) of the template; [] = none. */
   private tplKeys: unknown[] = [];
+  /** Where the last request was written (tracked modules; -1 = nowhere) and its length. */
   private tplBase = -1;
   private tplTotal = 0;
+  /** The template's bytes: `tplView` = its first tplTotal bytes of `img` (a reused buffer). */
+  private img = new Uint8Array(512);
+  private imgDv = new DataView(this.img.buffer);
+  private tplView = this.img.subarray(0, 0);
 
   evaluate(req: GateRequest): RawDecision {
     // Named reads and reused arrays: keyed reads over the member names went megamorphic, and
@@ -203,17 +209,16 @@ export class PolicyRuntime {
     return true;
   }
 
-  /** Forget the template; with `restore`, put its bytes back to the snapshot first. */
-  private dropTemplate(restore: boolean): void {
-    if (restore && this.tplBase >= 0) this.restoreRange(this.tplBase, this.tplBase + this.tplTotal);
+  /** Forget the template (a new memory, or a call that did not end cleanly). */
+  private dropTemplate(): void {
     this.tplKeys = [];
     this.tplBase = -1;
   }
 
   /**
-   * sb === null: the request is the template's (only the EffectVector is written); otherwise it is
-   * written in full and `keys` (what isTemplate compares) become the new template. With `into`, a
-   * decision the policy returned is written there as decision `r` and null is returned.
+   * sb === null: the request is the template's (its bytes are copied in, then the EffectVector);
+   * otherwise it is assembled in full and `keys` (what isTemplate compares) become the new template.
+   * With `into`, a decision the policy returned is written there as decision `r` and null is returned.
    */
   private exec(
     sb: Uint8Array[] | null,
@@ -230,8 +235,6 @@ export class PolicyRuntime {
     let clean = true;
     let total = this.tplTotal;
     if (sb !== null) {
-      // Not the template: its bytes go back to the snapshot before the guest runs again.
-      if (this.tplBase >= 0) this.dropTemplate(true);
       total = 96 + 16 * nctx;
       for (let i = 0; i < 6 + 2 * nctx; i++) total += (sb[i] as Uint8Array).length;
     }
@@ -250,32 +253,38 @@ export class PolicyRuntime {
         return engineDecision('trap', budget - ex.gavel$get_fuel());
       }
       if (sb !== null) {
-        const u8 = this.u8;
-        let sp = base + 96 + 16 * nctx;
+        // Assembled in the image (pointers as they will be in memory), then copied in at once.
+        if (this.img.length < total) {
+          this.img = new Uint8Array(Math.max(total, 2 * this.img.length));
+          this.imgDv = new DataView(this.img.buffer);
+        }
+        const img = this.img;
+        const idv = this.imgDv;
+        let sp = 96 + 16 * nctx;
         for (let i = 0; i < 6; i++) {
           const b = sb[i] as Uint8Array;
-          put(u8, b, sp);
-          dv.setUint32(base + i * 8, sp, true);
-          dv.setUint32(base + i * 8 + 4, b.length, true);
+          put(img, b, sp);
+          idv.setUint32(i * 8, base + sp, true);
+          idv.setUint32(i * 8 + 4, b.length, true);
           sp += b.length;
         }
-        const list = base + 96;
-        dv.setUint32(base + 88, nctx === 0 ? 0 : list, true);
-        dv.setUint32(base + 92, nctx, true);
+        idv.setUint32(88, nctx === 0 ? 0 : base + 96, true);
+        idv.setUint32(92, nctx, true);
         for (let i = 0; i < 2 * nctx; i++) {
           const b = sb[6 + i] as Uint8Array;
-          put(u8, b, sp);
-          dv.setUint32(list + i * 8, sp, true);
-          dv.setUint32(list + i * 8 + 4, b.length, true);
+          put(img, b, sp);
+          idv.setUint32(96 + i * 8, base + sp, true);
+          idv.setUint32(96 + i * 8 + 4, b.length, true);
           sp += b.length;
         }
-        if (this.spec.tracked) {
-          // restore() keeps or restores exactly this range: it is the request's, template or not.
-          this.tplKeys = keys.slice();
-          this.tplBase = base;
-          this.tplTotal = total;
-        }
+        if (this.tplView.length !== total || this.tplView.buffer !== img.buffer)
+          this.tplView = img.subarray(0, total);
+        // restore() returns exactly this range to the snapshot after the call, template or not.
+        this.tplBase = base;
+        this.tplTotal = total;
+        if (this.spec.tracked) this.tplKeys = keys.slice();
       }
+      this.u8.set(this.tplView, base);
       for (let i = 0; i < 5; i++) dv.setFloat64(base + 48 + i * 8, eff[effOff + i] as number, true);
       const out = ex.evaluate(base) >>> 0;
       const fuel = budget - ex.gavel$get_fuel();
@@ -433,15 +442,13 @@ export class PolicyRuntime {
     else this.u8.set(this.snapshot.subarray(lo, hi), lo);
   }
 
-  /** Restore one packed guest-written range; false when it overlaps the host's request bytes. */
-  private restoreGuest(packed: number, hostLo: number, hostHi: number): boolean {
-    if (packed >= 2 ** 49) return true; // nothing written (lo clamped to 2^24)
+  /** Restore one packed guest-written range. */
+  private restoreGuest(packed: number): void {
+    if (packed >= 2 ** 49) return; // nothing written (lo clamped to 2^24)
     const lo = Math.floor(packed / 2 ** 25);
     let hi = packed - lo * 2 ** 25;
     if (hi > this.memBytes) hi = this.memBytes;
-    if (lo >= hi) return true;
-    this.restoreRange(lo, hi);
-    return !(lo < hostHi && hi > hostLo);
+    if (lo < hi) this.restoreRange(lo, hi);
   }
 
   /** Back to the post-start state: globals via gavel$reset, memory from the snapshot. */
@@ -458,21 +465,18 @@ export class PolicyRuntime {
       this.u8.set(this.snapshot);
       return;
     }
-    // The request's own bytes (the template) stay unless the guest wrote into them.
+    // The request's bytes (which the guest may have written into) go back to the snapshot too.
     const hostLo = Math.max(0, this.tplBase);
     const hostHi = this.tplBase < 0 ? 0 : this.tplBase + this.tplTotal;
-    const lowApart = this.restoreGuest(this.lowNow, hostLo, hostHi);
-    // Usually the allocator's and the heap's ranges are all zeros in the snapshot and apart from the
-    // request: the instance zero-fills them itself (one call instead of two and two JS loops).
-    if (ex.gavel$finish(this.zeroFrom, hostLo, hostHi) === 1) {
-      if (!lowApart) this.dropTemplate(true);
-      return;
-    }
+    this.restoreGuest(this.lowNow);
+    // Usually the allocator's, the heap's and the request's ranges are all zeros in the snapshot: the
+    // instance zero-fills them itself (one call instead of two and three JS loops).
+    if (ex.gavel$finish(this.zeroFrom, hostLo, hostHi) === 1) return;
     const alloc = ex.gavel$alloc_range();
     const high = ex.gavel$end(); // also resets the globals
-    const allocApart = this.restoreGuest(alloc, hostLo, hostHi);
-    const highApart = this.restoreGuest(high, hostLo, hostHi);
-    if (!(lowApart && allocApart && highApart)) this.dropTemplate(true);
+    this.restoreGuest(alloc);
+    this.restoreGuest(high);
+    if (hostLo < hostHi) this.restoreRange(hostLo, hostHi);
   }
 }
 

@@ -114,6 +114,21 @@ const REWRITE = policyWat(`(if (f64.gt (f64.load offset=48 (local.get $req)) (f6
 const REWRITE_WORD = policyWat(`(if (f64.gt (f64.load offset=48 (local.get $req)) (f64.const 0.5))
       (then (i32.store (i32.const 28) (i32.const 0x4b4b4b4b))))
     ${PERMIT}`);
+/**
+ * Its allocator reads the block it is about to hand out (the gate pointer and the EffectVector's
+ * risk of the record the host will write there) and denies when either is not zero: the host must
+ * not have written anything of a request, this one's or an earlier one's, before the allocator runs.
+ */
+const PEEK_ALLOC = policyWat(
+  `(if (result i32) (global.get $count)
+      (then (call $out (i32.const 3) (i32.const 34) (i32.const 9) (i32.const 43) (i32.const 5)))
+      (else ${PERMIT}))`,
+).replace(
+  '(global.set $hp (i32.add (local.get $p) (local.get 3)))',
+  `(global.set $count (i32.or (i32.ne (i32.load (local.get $p)) (i32.const 0))
+      (i64.ne (i64.load offset=48 (local.get $p)) (i64.const 0))))
+    (global.set $hp (i32.add (local.get $p) (local.get 3)))`,
+);
 const STATEFUL = new Set(['h.state', 'h.state-data', 'h.state-span', 'h.scribble']);
 
 let engine: Engine;
@@ -146,6 +161,11 @@ beforeAll(async () => {
     gates: ['h.rewrite-word'],
   });
   policies.push(await loadPolicy(rewriteWord, { allowUnsigned: true }));
+  const peekAlloc = await writePackage(join(root, 'peek-alloc'), PEEK_ALLOC, {
+    name: 'peek-alloc',
+    gates: ['h.peek-alloc'],
+  });
+  policies.push(await loadPolicy(peekAlloc, { allowUnsigned: true }));
   good = await loadPolicy(
     await writePackage(join(root, 'good'), policyWat(THRESHOLD_BODY), { gates: ['tool.execute'] }),
     {
@@ -183,6 +203,22 @@ describe('hostile modules are contained', () => {
     for (const d of sync) expect(d).toMatchObject({ verdict: 'permit', reason: 'low-risk' });
     const pooled = await engine.evaluateBatch([long, short, long, long, short, short]);
     expect(pooled).toEqual(sync);
+  });
+
+  test('the allocator finds the block it hands out as the snapshot left it, request after request', async () => {
+    // The same strings again (the engine reuses their encoding), another EffectVector, then another
+    // request: the allocator, which runs before the host writes the request, never sees a byte of it.
+    const at = (risk: number, actor = 'agent-7') => ({
+      ...baseRequest,
+      gate: 'h.peek-alloc',
+      actor,
+      effect: { risk },
+    });
+    const reqs = [at(0.9), at(0.1), at(0.9), at(0.9), at(0.2, 'other'), at(0.2, 'other'), at(0.9)];
+    const sync = reqs.map((r) => engine.evaluateSync(r));
+    for (const d of sync) expect(d).toMatchObject({ verdict: 'permit', reason: 'low-risk', rule: 'permit' });
+    expect(await engine.evaluateBatch(reqs)).toEqual(sync);
+    expect(await engine.evaluateBatch(reqs.slice(2))).toEqual(sync.slice(2));
   });
 
   test('a policy rewriting its constant reason in place reports the bytes it wrote, then the original again', async () => {

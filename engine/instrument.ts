@@ -316,47 +316,46 @@ export function instrument(
     m.addFunctionExport('gavel$end', 'gavel$end');
     if (tracked) {
       // finish(zeroFrom, hostLo, hostHi) -> 1: the allocator's range, the heap range and the host's
-      // request bytes [hostLo, hostHi) all lie at or above zeroFrom (where the post-start memory holds
-      // only zeros) and inside the memory: they are zero-filled here, natively, and the globals reset,
-      // as gavel$end would. -> 0: nothing done; the host restores as before (alloc range, end, its
-      // request bytes). The low range (static data) is the host's to restore either way.
+      // request bytes [hostLo, hostHi) (-1, 0 when none) all lie at or above zeroFrom (where the
+      // post-start memory holds only zeros) and inside the memory: the smallest range holding the
+      // three is zero-filled here in one native fill (bytes between them were not written this call,
+      // so they are zeros already) and the globals reset, as gavel$end would. -> 0: nothing done; the
+      // host restores as before (alloc range, end, its request bytes). The low range (static data) is
+      // the host's to restore either way.
       const memName = exported(m, 'memory');
-      const fits = (lo: binaryen.ExpressionRef, hi: binaryen.ExpressionRef) =>
-        m.i32.or(
-          m.i32.ge_u(lo, hi),
-          m.i32.and(
-            m.i32.ge_u(m.copyExpression(lo), m.local.get(0, i32)),
-            m.i32.le_u(m.copyExpression(hi), m.local.get(3, i32)),
-          ),
-        );
-      const zeroFill = (lo: binaryen.ExpressionRef, hi: binaryen.ExpressionRef) =>
-        m.if(
-          m.i32.lt_u(lo, hi),
-          m.memory.fill(
-            m.copyExpression(lo),
-            m.i32.const(0),
-            m.i32.sub(m.copyExpression(hi), m.copyExpression(lo)),
-            memName,
-          ),
-        );
-      const g = (name: string) => m.global.get(name, i32);
-      const l = (index: number) => m.local.get(index, i32);
+      const LOC_SIZE = 3;
+      const LOC_LO = 4;
+      const LOC_HI = 5;
+      const loc = (index: number) => m.local.get(index, i32);
+      const lower = (v: binaryen.ExpressionRef) =>
+        m.if(m.i32.lt_u(v, loc(LOC_LO)), m.local.set(LOC_LO, m.copyExpression(v)));
+      const raise = (v: binaryen.ExpressionRef) =>
+        m.if(m.i32.gt_u(v, loc(LOC_HI)), m.local.set(LOC_HI, m.copyExpression(v)));
       m.addFunction(
         'gavel$finish',
         binaryen.createType([i32, i32, i32]),
         i32,
-        [i32],
+        [i32, i32, i32],
         m.block(
           null,
           [
-            m.local.set(3, m.i32.shl(m.memory.size(memName), m.i32.const(16))),
+            m.local.set(LOC_SIZE, m.i32.shl(m.memory.size(memName), m.i32.const(16))),
+            m.local.set(LOC_LO, m.global.get(ALO, i32)),
+            m.local.set(LOC_HI, m.global.get(AHI, i32)),
+            lower(m.global.get(LO, i32)),
+            raise(m.global.get(HI, i32)),
+            lower(loc(1)),
+            raise(loc(2)),
             m.if(
-              m.i32.eqz(m.i32.and(m.i32.and(fits(g(ALO), g(AHI)), fits(g(LO), g(HI))), fits(l(1), l(2)))),
-              m.return(m.i32.const(0)),
+              m.i32.lt_u(loc(LOC_LO), loc(LOC_HI)),
+              m.block(null, [
+                m.if(
+                  m.i32.or(m.i32.lt_u(loc(LOC_LO), loc(0)), m.i32.gt_u(loc(LOC_HI), loc(LOC_SIZE))),
+                  m.return(m.i32.const(0)),
+                ),
+                m.memory.fill(loc(LOC_LO), m.i32.const(0), m.i32.sub(loc(LOC_HI), loc(LOC_LO)), memName),
+              ]),
             ),
-            zeroFill(g(ALO), g(AHI)),
-            zeroFill(g(LO), g(HI)),
-            zeroFill(l(1), l(2)),
             ...mkReset(),
             m.i32.const(1),
           ],

@@ -32,7 +32,8 @@ interface Exports {
   gavel$reset(): void;
   gavel$begin(fuel: number, size: number): number;
   gavel$end(): number;
-  /** Tracked modules: zero-fill the allocator and heap ranges and reset (1), or do nothing (0). */
+  /** Tracked modules: zero-fill the allocator's, the heap's and the request's ranges and reset (1),
+   *  or do nothing (0). */
   gavel$finish(zeroFrom: number, hostLo: number, hostHi: number): number;
   gavel$low(): number;
   gavel$alloc_range(): number;
@@ -466,7 +467,7 @@ export class PolicyRuntime {
       return;
     }
     // The request's bytes (which the guest may have written into) go back to the snapshot too.
-    const hostLo = Math.max(0, this.tplBase);
+    const hostLo = this.tplBase; // -1 (none): above every address, for finish's unsigned compares
     const hostHi = this.tplBase < 0 ? 0 : this.tplBase + this.tplTotal;
     this.restoreGuest(this.lowNow);
     // Usually the allocator's, the heap's and the request's ranges are all zeros in the snapshot: the
@@ -476,7 +477,7 @@ export class PolicyRuntime {
     const high = ex.gavel$end(); // also resets the globals
     this.restoreGuest(alloc);
     this.restoreGuest(high);
-    if (hostLo < hostHi) this.restoreRange(hostLo, hostHi);
+    if (hostLo >= 0 && hostLo < hostHi) this.restoreRange(hostLo, hostHi);
   }
 }
 

@@ -197,9 +197,15 @@ export async function run(): Promise<BenchResult[]> {
     });
   }
 
-  // Pool batch throughput.
+  // Pool batch throughput, in steady state: V8 compiles wasm with its baseline tier first and tiers
+  // hot functions up while batches run (the workers' JS too), which took 5-40 batches here; the
+  // warm-up's own rate is in the notes, cold start is its own row.
   const batch = Array.from({ length: 10_000 }, (_, i) => ({ ...req, effect: { risk: (i % 100) / 100 } }));
+  const WARM_BATCHES = 40;
+  const w0 = now();
   for (let i = 0; i < 5; i++) await engine.evaluateBatch(batch);
+  const firstRate = 50_000 / ((now() - w0) / 1e9);
+  for (let i = 5; i < WARM_BATCHES; i++) await engine.evaluateBatch(batch);
   const rates: number[] = [];
   for (let r = 0; r < 7; r++) {
     const t = now();
@@ -212,7 +218,7 @@ export async function run(): Promise<BenchResult[]> {
     unit: 'decisions/s',
     target: '>= 2,000,000',
     pass: median(rates) >= 2_000_000,
-    notes: subject,
+    notes: `${subject}; after ${WARM_BATCHES} warm-up batches (the first 5 ran at ${Math.round(firstRate).toLocaleString('en-US')}/s)`,
   });
   await engine.close();
 

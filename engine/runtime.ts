@@ -135,7 +135,7 @@ export class PolicyRuntime {
   private readonly sb: Uint8Array[] = [];
 
   // The request template: the bytes the last request's record, context array and strings took in
-  // memory, kept outside it (`tplImage`), so a next request with the same strings (by identity or
+  // memory, kept outside it (`tplView`), so a next request with the same strings (by identity or
   // equal content) is written with one copy and its EffectVector. Nothing of a request stays in
   // memory after its evaluation (restore() returns its range to the snapshot): the allocator, which
   // runs before the host writes anything, finds the block it hands out as the snapshot left it, and

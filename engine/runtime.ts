@@ -142,7 +142,7 @@ export class PolicyRuntime {
   // the guest then sees exactly the bytes a full write leaves (same allocation, record and strings).
   /** Strings (sync path) or encoded strings (worker path) of the template; [] = none. */
   private tplKeys: unknown[] = [];
-  /** Where the last request was written (tracked modules; -1 = nowhere) and its length. */
+  /** Where the last request was written (-1 = nowhere since the last instantiation) and its length. */
   private tplBase = -1;
   private tplTotal = 0;
   /** The template's bytes: `tplView` = its first tplTotal bytes of `img` (a reused buffer). */

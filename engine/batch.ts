@@ -55,10 +55,25 @@ class StringTable {
   }
 }
 
+/** Slots of a ResultsWriter's cache of texts already written (a power of two). */
+const TEXT_SLOTS = 1024;
+
+/** A text cache slot for a string of `len` bytes from its words `w[at..at+words)` (the last one
+ *  masked to the string's bytes by `mask`). Every word counts: reasons differ anywhere in them. */
+function slotOf(w: Uint32Array, at: number, words: number, len: number, mask: number): number {
+  let h = len;
+  for (let i = 0; i < words - 1; i++) h = Math.imul(h ^ (w[at + i] as number), 0x9e3779b1);
+  if (words > 0) h = Math.imul(h ^ ((w[at + words - 1] as number) & mask), 0x85ebca6b);
+  return (h ^ (h >>> 16)) & (TEXT_SLOTS - 1);
+}
+
 /**
  * A batch's decisions as the worker writes them. Strings a policy built for one decision (a reason
  * with a number in it) are not decoded one by one, interned and cloned to the engine as thousands
  * of small strings: their bytes go into one text, decoded once a batch, which the engine cuts up.
+ * A string whose bytes the text already holds (reasons repeat: the same gate over the same
+ * threshold by the same amount) is given by where it is: the text, which is decoded, cloned to the
+ * engine and decoded again there, stays small.
  */
 export class ResultsWriter {
   readonly verdicts: Uint8Array;
@@ -67,17 +82,23 @@ export class ResultsWriter {
   readonly ends: Int32Array;
   /** Reasons in slot 0, rules in slot 1. */
   private readonly table = new StringTable(2);
-  /** The batch text's bytes, also seen as words: strings start on 4-byte boundaries. */
+  /**
+   * The batch text's bytes, also seen as words: strings start on 4-byte boundaries and the bytes
+   * after one up to the next boundary are zeros, so two strings of the same length compare as words.
+   */
   private text: Buffer;
   private text32: Uint32Array;
   private len = 0;
+  /** By hash of its words: where a string in the text starts, plus 1 (0 = none), and its length. */
+  private readonly slotStart = new Int32Array(TEXT_SLOTS);
+  private readonly slotLen = new Int32Array(TEXT_SLOTS);
 
   constructor(n: number) {
     this.verdicts = new Uint8Array(n);
     this.fuel = new Int32Array(n);
     this.refs = new Int32Array(2 * n);
     this.ends = new Int32Array(2 * n);
-    const words = new Uint32Array(Math.max(256, 16 * n));
+    const words = new Uint32Array(Math.max(256, 4 * n));
     this.text = Buffer.from(words.buffer);
     this.text32 = words;
   }
@@ -90,44 +111,91 @@ export class ResultsWriter {
   /**
    * Decision `r`'s reason or rule as `len` bytes at `mem[at]` (`mem32`: the same memory as words;
    * its length a multiple of 4, as a wasm memory's is); false, and nothing kept, unless all ASCII.
-   * Copied a word at a time when `at` is 4-aligned (what an allocator hands out).
+   * Given by where the text already holds the same bytes, else copied to the text's end (a word at a
+   * time when `at` is 4-aligned, as what an allocator hands out is).
    */
   ascii(r: number, part: number, mem: Uint8Array, mem32: Uint32Array, at: number, len: number): boolean {
-    const start = (this.len + 3) & ~3;
-    if (start + len + 4 > this.text.length) this.grow(start + len + 4);
-    const t = this.text;
-    let any = 0;
+    const words = (len + 3) >>> 2;
+    // The last word reaches past the string by up to 3 bytes (still inside the memory, whose length
+    // is a multiple of 4): masked off, as the text's padding is zeros.
+    const mask = (len & 3) === 0 ? -1 : (1 << (8 * (len & 3))) - 1;
     if ((at & 3) === 0) {
-      // Whole words, the last one reaching past the string by up to 3 bytes (still inside the
-      // memory, whose length is a multiple of 4): those bytes land past `len` and are not checked.
-      const words = (len + 3) >>> 2;
+      // Looked up by a hash of its words, compared word for word.
       const src = at >>> 2;
-      const dst = start >>> 2;
+      const slot = slotOf(mem32, src, words, len, mask);
+      const seen = (this.slotStart[slot] as number) - 1;
+      if (seen >= 0 && this.slotLen[slot] === len) {
+        const t32 = this.text32;
+        const from = seen >>> 2;
+        let same = words === 0 || ((mem32[src + words - 1] as number) & mask) === t32[from + words - 1];
+        for (let i = words - 2; same && i >= 0; i--) same = mem32[src + i] === t32[from + i];
+        if (same) {
+          this.refs[2 * r + part] = -1 - seen;
+          this.ends[2 * r + part] = seen + len;
+          return true;
+        }
+      }
+      const start = this.reserve(words);
       const t32 = this.text32;
+      const dst = start >>> 2;
+      let any = 0;
       for (let i = 0; i < words - 1; i++) {
         const w = mem32[src + i] as number;
         any |= w;
         t32[dst + i] = w;
       }
       if (words > 0) {
-        const w = mem32[src + words - 1] as number;
-        const rest = len & 3;
-        any |= rest === 0 ? w : w & ((1 << (8 * rest)) - 1);
+        const w = (mem32[src + words - 1] as number) & mask;
+        any |= w;
         t32[dst + words - 1] = w;
       }
       if ((any & 0x80808080) !== 0) return false;
-    } else {
-      for (let i = 0; i < len; i++) {
-        const b = mem[at + i] as number;
-        any |= b;
-        t[start + i] = b;
-      }
-      if (any > 0x7f) return false;
+      this.keep(r, part, start, len, slot);
+      return true;
     }
+    // Not aligned (rare): copied first, then looked up as words.
+    const start = this.reserve(words);
+    const t32 = this.text32;
+    const t = this.text;
+    const dst = start >>> 2;
+    if (words > 0) t32[dst + words - 1] = 0; // the padding after the string
+    let any = 0;
+    for (let i = 0; i < len; i++) {
+      const b = mem[at + i] as number;
+      any |= b;
+      t[start + i] = b;
+    }
+    if (any > 0x7f) return false;
+    const slot = slotOf(t32, dst, words, len, -1);
+    const seen = (this.slotStart[slot] as number) - 1;
+    if (seen >= 0 && this.slotLen[slot] === len) {
+      const from = seen >>> 2;
+      let same = true;
+      for (let i = words - 1; same && i >= 0; i--) same = t32[from + i] === t32[dst + i];
+      if (same) {
+        this.refs[2 * r + part] = -1 - seen;
+        this.ends[2 * r + part] = seen + len;
+        return true;
+      }
+    }
+    this.keep(r, part, start, len, slot);
+    return true;
+  }
+
+  /** Where the next string goes (4-aligned), with room for `words` words there. */
+  private reserve(words: number): number {
+    const start = (this.len + 3) & ~3;
+    if (start + 4 * words > this.text.length) this.grow(start + 4 * words);
+    return start;
+  }
+
+  /** The string just copied to `start` stays in the text, and is what `slot` finds from now on. */
+  private keep(r: number, part: number, start: number, len: number, slot: number): void {
     this.len = start + len;
+    this.slotStart[slot] = start + 1;
+    this.slotLen[slot] = len;
     this.refs[2 * r + part] = -1 - start;
     this.ends[2 * r + part] = start + len;
-    return true;
   }
 
   private grow(need: number): void {

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { encodeBatch, INTS } from '../../engine/batch.js';
+import { encodeBatch, INTS, ResultsWriter, resultString } from '../../engine/batch.js';
 import { Engine, type GateRequest, loadPolicy } from '../../engine/index.js';
 import { REPO } from '../helpers/run.js';
 import { baseRequest, policyWat, writePackage } from './fixtures.js';
@@ -117,4 +117,68 @@ test('the encoding leaves refused requests to the engine and inherited context m
     'y',
   ]);
   expect([...enc.ctx].map((i) => enc.strings[i])).toEqual(['tool', 'shell', 'c', 'y']);
+});
+
+test('results: a string the text already holds is given by its place; everything else is copied', () => {
+  // A memory as a wasm memory is (a multiple of 4 bytes), strings written at chosen places.
+  const mem = new Uint8Array(4096);
+  const mem32 = new Uint32Array(mem.buffer);
+  const put = (at: number, s: string | number[]) => {
+    const bytes = typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s);
+    mem.set(bytes, at);
+    return bytes.length;
+  };
+  const w = new ResultsWriter(16);
+  const reason = 'tool.execute: risk 0.42 over its threshold 0.35';
+  // The same reason at two aligned places, with different bytes after each (past its length).
+  put(100, reason);
+  put(100 + reason.length, 'XYZ');
+  put(400, reason);
+  put(400 + reason.length, '\u00ff\u00fe\u00fd');
+  expect(w.ascii(0, 0, mem, mem32, 100, reason.length)).toBe(true);
+  expect(w.ascii(1, 0, mem, mem32, 400, reason.length)).toBe(true);
+  // Same length, one byte different (in the first word, which the lookup does not hash).
+  put(700, `T${reason.slice(1)}`);
+  expect(w.ascii(2, 0, mem, mem32, 700, reason.length)).toBe(true);
+  // Not aligned, and then the same bytes aligned: found either way.
+  put(1001, 'abcdefg');
+  put(1200, 'abcdefg');
+  expect(w.ascii(3, 0, mem, mem32, 1001, 7)).toBe(true);
+  expect(w.ascii(4, 0, mem, mem32, 1200, 7)).toBe(true);
+  // A prefix of a string already there is its own string.
+  expect(w.ascii(5, 1, mem, mem32, 1200, 3)).toBe(true);
+  // Empty; one to eight bytes (every padding length); non-ASCII (refused, nothing kept).
+  expect(w.ascii(6, 0, mem, mem32, 1500, 0)).toBe(true);
+  for (let n = 1; n <= 8; n++) {
+    put(1600 + 16 * n, 'abcdefgh'.slice(0, n));
+    expect(w.ascii(6 + n, 1, mem, mem32, 1600 + 16 * n, n)).toBe(true);
+  }
+  put(2000, [0x61, 0xc3, 0xa9, 0x62]);
+  expect(w.ascii(15, 0, mem, mem32, 2000, 4)).toBe(false);
+  expect(w.ascii(15, 0, mem, mem32, 2001, 2)).toBe(false);
+  const res = w.finish();
+  const got = (k: number, part: number) => resultString(res, k, part);
+  expect([got(0, 0), got(1, 0), got(2, 0)]).toEqual([reason, reason, `T${reason.slice(1)}`]);
+  expect([got(3, 0), got(4, 0), got(5, 1), got(6, 0)]).toEqual(['abcdefg', 'abcdefg', 'abc', '']);
+  for (let n = 1; n <= 8; n++) expect(got(6 + n, 1)).toBe('abcdefgh'.slice(0, n));
+  // Repeats cost nothing in the text: the reason and 'abcdefg' are in it once each.
+  expect(res.refs[0]).toBe(res.refs[2]);
+  expect(res.refs[8]).toBe(res.refs[6]);
+  expect(res.text.split(reason).length - 1).toBe(1);
+  expect(res.text.split('abcdefg\u0000').length - 1).toBe(1); // (its padding byte: not 'abcdefgh')
+
+  // Many reasons that differ only in the middle, each twice: the text holds about one copy of each
+  // (a direct-mapped cache: two that share a slot are copied again; two copies of all is 9,600).
+  const many = new ResultsWriter(200);
+  const texts = Array.from(
+    { length: 100 },
+    (_, i) => `tool.execute: risk 0.${String(i).padStart(2, '0')} over its threshold 0.35`,
+  );
+  for (let k = 0; k < 200; k++) {
+    const len = put(3000, texts[k % 100] as string);
+    expect(many.ascii(k, 0, mem, mem32, 3000, len)).toBe(true);
+  }
+  const m = many.finish();
+  for (let k = 0; k < 200; k++) expect(resultString(m, k, 0)).toBe(texts[k % 100]);
+  expect(m.text.length).toBeLessThan(1.2 * 100 * 48);
 });

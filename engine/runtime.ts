@@ -350,12 +350,30 @@ export class PolicyRuntime {
     return null;
   }
 
+  /** The last constant output (see pristine) per part of a decision: its place, packed as in read(). */
+  private readonly constKey = new Float64Array([-1, -1]);
+  private readonly constStr: string[] = ['', ''];
+
   /** A returned string into a batch: its bytes when ASCII and not a constant; false as str(). */
   private output(into: ResultsWriter, r: number, part: number, ptr: number, len: number): boolean {
     if (len > MAX_OUTPUT_STRING || ptr + len > this.u8.length) return false;
     const pristine = this.pristine(ptr, len);
-    if (!pristine && into.ascii(r, part, this.u8, this.u32, ptr, len)) return true;
-    const s = this.read(ptr, len, pristine);
+    if (pristine) {
+      // A policy returns the same constant rule (or reason) call after call: no map lookup then.
+      const key = ptr * 2048 + len;
+      if (key === this.constKey[part]) {
+        into.string(r, part, this.constStr[part] as string);
+        return true;
+      }
+      const s = this.read(ptr, len, true);
+      if (s === undefined) return false;
+      this.constKey[part] = key;
+      this.constStr[part] = s;
+      into.string(r, part, s);
+      return true;
+    }
+    if (into.ascii(r, part, this.u8, this.u32, ptr, len)) return true;
+    const s = this.read(ptr, len, false);
     if (s === undefined) return false;
     into.string(r, part, s);
     return true;

@@ -152,9 +152,11 @@ export class Engine {
       for (let i = 0; i < n; i++) out[i] = this.evaluateSync(reqs[i] as GateRequest);
       return out;
     }
-    // One chunk a worker. Each is checked, routed and encoded in one pass and posted at once, so the
-    // first worker starts while the next chunk is still being encoded.
-    const chunks = Math.max(1, Math.min(this.threads, Math.ceil(n / 256)));
+    // Two chunks a worker. Each is checked, routed and encoded in one pass and posted at once, so the
+    // first worker starts while the next chunk is still being encoded, and a worker that finishes
+    // early takes a chunk still queued (with one chunk a worker, the second waited for the whole
+    // first chunk's encoding, and the main thread decoded the last results alone).
+    const chunks = Math.max(1, Math.min(2 * this.threads, Math.ceil(n / 256)));
     const size = Math.ceil(n / chunks);
     const jobs: Promise<void>[] = [];
     for (let from = 0; from < n; from += size)

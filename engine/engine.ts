@@ -165,10 +165,18 @@ export class Engine {
     return out;
   }
 
+  /** The last gate routed and its policy index (a batch repeats gates: no map lookup then). */
+  private routeGate = '';
+  private routePi = -1;
+
   /** Policy index for a request, or one of the REFUSED_ routes. */
   private readonly route = (q: unknown): number => {
     if (!isRequest(q, false)) return REFUSED_BAD_REQUEST;
-    const pi = this.policyFor(q.gate);
+    if (q.gate !== this.routeGate || this.routePi === -1) {
+      this.routeGate = q.gate;
+      this.routePi = this.policyFor(q.gate);
+    }
+    const pi = this.routePi;
     return pi < 0 ? REFUSED_NO_POLICY : pi;
   };
 

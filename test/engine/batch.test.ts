@@ -63,6 +63,9 @@ function mixed(n: number): GateRequest[] {
         return { ...constitution, gate: 'nobody.serves' }; // no_policy
       case 3:
         return { ...constitution, posture: 'offense', effect: { risk: (i % 100) / 100 } };
+      case 4:
+        // fields that change from one request to the next, one of them empty
+        return { ...constitution, role: `r${i % 3}`, environment: i % 2 ? '' : 'staging' };
       case 5:
         // bad_request: a context value that is not a string, after one that is
         return { ...constitution, context: { tool: 'shell', n: 7 } } as unknown as GateRequest;
@@ -117,6 +120,40 @@ test('the encoding leaves refused requests to the engine and inherited context m
     'y',
   ]);
   expect([...enc.ctx].map((i) => enc.strings[i])).toEqual(['tool', 'shell', 'c', 'y']);
+});
+
+test('the encoding keeps every field of every request, however they change from one to the next', () => {
+  const reqs: GateRequest[] = Array.from({ length: 50 }, (_, i) => ({
+    ...baseRequest,
+    gate: i % 7 === 0 ? 'tool.sign' : 'tool.execute',
+    actor: `agent-${i % 3}`,
+    role: i % 2 ? '' : 'operator',
+    mode: i % 5 === 0 ? 'creative' : 'research',
+    posture: i % 4 === 0 ? 'scout' : 'defense',
+    environment: i % 6 === 0 ? 'production' : '',
+    context: (i % 2 ? { tool: `t${i % 4}` } : {}) as Record<string, string>,
+  }));
+  const enc = encodeBatch(reqs, 0, reqs.length, () => 0, new Int32Array(reqs.length));
+  const back = reqs.map((_, r) => {
+    const o = r * INTS;
+    const field = (k: number) => enc.strings[enc.ints[o + k] as number];
+    const context: Record<string, string> = {};
+    const off = enc.ints[o + 7] as number;
+    for (let c = 0; c < (enc.ints[o + 8] as number); c++)
+      context[enc.strings[enc.ctx[off + 2 * c] as number] as string] = enc.strings[
+        enc.ctx[off + 2 * c + 1] as number
+      ] as string;
+    return {
+      gate: field(1),
+      actor: field(2),
+      role: field(3),
+      mode: field(4),
+      posture: field(5),
+      environment: field(6),
+      context,
+    };
+  });
+  expect(back).toEqual(reqs.map(({ effect: _e, ...rest }) => rest));
 });
 
 test('results: a string the text already holds is given by its place; everything else is copied', () => {

@@ -64,6 +64,48 @@ function bytesEqual(ptr: usize, len: usize, s: string): bool {
   return <u32>((w & 0xff) | ((w >> 8) & 0xff00) | ((w >> 16) & 0xff0000) | ((w >> 24) & 0xff000000));
 }
 
+/**
+ * A name to compare request fields with (a gate, a mode, a posture), kept as UTF-8: make it at module
+ * level (built once, when the policy is instantiated). `req.is(0, TOOL_EXECUTE)` compares eight bytes
+ * a step; `fieldIs` with a string converts its characters as it goes.
+ *
+ *   const TOOL_EXECUTE = name('tool.execute');
+ */
+export class Name {
+  readonly bytes: ArrayBuffer;
+  readonly ptr: usize;
+  readonly len: usize;
+  constructor(s: string) {
+    this.bytes = String.UTF8.encode(s);
+    this.ptr = changetype<usize>(this.bytes);
+    this.len = <usize>this.bytes.byteLength;
+  }
+}
+
+/** A Name (see there). */
+export function name(s: string): Name {
+  return new Name(s);
+}
+
+/** Whether `n` bytes at `a` and at `b` are the same: eight a step, then four, then one by one. */
+function sameBytes(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  // One loop (fuel is counted per iteration), widest step that fits first.
+  while (i < n) {
+    if (i + 8 <= n) {
+      if (load<u64>(a + i) != load<u64>(b + i)) return false;
+      i += 8;
+    } else if (i + 4 <= n) {
+      if (load<u32>(a + i) != load<u32>(b + i)) return false;
+      i += 4;
+    } else {
+      if (load<u8>(a + i) != load<u8>(b + i)) return false;
+      i++;
+    }
+  }
+  return true;
+}
+
 export class Request {
   constructor(private readonly base: usize) {}
 
@@ -92,6 +134,26 @@ export class Request {
     const p = this.base + <usize>(i * 8);
     const len = <usize>load<u32>(p, 4);
     return len == <usize>ascii.length && bytesEqual(<usize>load<u32>(p), len, ascii);
+  }
+
+  /** Whether field `i` (as for fieldIs) is `n`. */
+  @inline is(i: i32, n: Name): bool {
+    // The lengths first, inline: most names a policy tries differ in length (no call, no fuel).
+    const p = this.base + <usize>(i * 8);
+    const len = <usize>load<u32>(p, 4);
+    return len == n.len && sameBytes(<usize>load<u32>(p), n.ptr, len);
+  }
+
+  /** The index in `names` of field `i` (as for fieldIs), or -1. */
+  indexOf(i: i32, names: Name[]): i32 {
+    const p = this.base + <usize>(i * 8);
+    const len = <usize>load<u32>(p, 4);
+    const ptr = <usize>load<u32>(p);
+    for (let k = 0; k < names.length; k++) {
+      const n = unchecked(names[k]);
+      if (len == n.len && sameBytes(ptr, n.ptr, len)) return k;
+    }
+    return -1;
   }
 
   /** Dimension `i` of the EffectVector (DIMENSIONS order); NaN when the caller left it out. */
@@ -211,7 +273,14 @@ export class Text {
   /** Appends another text's bytes. */
   append(t: Text): Text {
     const n = t.n;
-    copyBytes(this.reserve(n), t.ptr, <usize>n);
+    const words = (n + 7) >>> 3;
+    if (words << 3 <= t.cap) {
+      // Whole words, eight bytes a store: up to seven bytes past the text come from its own buffer
+      // and land past this text's end, where its next bytes go (never part of this text).
+      const dst = this.reserve(words << 3);
+      const src = t.ptr;
+      for (let i = 0; i < words; i++) store<u64>(dst + (<usize>i << 3), load<u64>(src + (<usize>i << 3)));
+    } else copyBytes(this.reserve(n), t.ptr, <usize>n);
     this.n += n;
     return this;
   }
@@ -219,10 +288,42 @@ export class Text {
   /** Appends a number exactly as `num(v)` writes it ("0.35", "0.525", "1"). */
   num(v: f64): Text {
     if (!isFinite(v)) return this.add(v.toString());
+    const n = <i64>Math.round(Math.abs(v) * 1000);
+    if (n < 10000) {
+      // One digit before the point (thresholds, EffectVector values, scores): at most six bytes,
+      // put together in one word and written with one store.
+      const m = <u32>n;
+      const frac = m % 1000;
+      let w: u64 = 0;
+      let bits: u64 = 0;
+      if (v < 0) {
+        w = 0x2d;
+        bits = 8;
+      }
+      w |= <u64>(0x30 + m / 1000) << bits;
+      bits += 8;
+      if (frac != 0) {
+        const d1 = frac / 100;
+        const d2 = (frac / 10) % 10;
+        const d3 = frac % 10;
+        w |= (<u64>0x2e << bits) | (<u64>(0x30 + d1) << (bits + 8));
+        bits += 16;
+        if (d2 != 0 || d3 != 0) {
+          w |= <u64>(0x30 + d2) << bits;
+          bits += 8;
+          if (d3 != 0) {
+            w |= <u64>(0x30 + d3) << bits;
+            bits += 8;
+          }
+        }
+      }
+      store<u64>(this.reserve(8), w);
+      this.n += <i32>(bits >> 3);
+      return this;
+    }
     const p = this.reserve(32);
     let k: usize = 0;
     if (v < 0) store<u8>(p + k++, 0x2d);
-    const n = <i64>Math.round(Math.abs(v) * 1000);
     let whole = n / 1000;
     let frac = <i32>(n % 1000);
     // the whole part's digits, written backwards then reversed in place

@@ -14,11 +14,14 @@ import { writeComponentPackage } from '../engine/fixtures.js';
 
 /** The policy: `n` (context) rounds of "ab" and a number, then the actor and three more numbers. */
 function source(sdk: string): string {
-  return `import { cabi_realloc, Decision, decision, handle, Request, Text, text, Verdict } from '${sdk}';
+  return `import { cabi_realloc, Decision, decision, handle, Name, name, Request, Text, text, Verdict } from '${sdk}';
 export { cabi_realloc };
 const RULE = text('sdk.text');
 const PREFIX = text('prefix \\u00a7 ');
 const ROLES: string[] = [${ROLES.map((r) => JSON.stringify(r)).join(', ')}];
+const ROLE_NAMES: Name[] = ROLES.map<Name>((r) => name(r));
+const SHORT = text('.');
+const NINE = new Text(9).add('123456789'); // full to its capacity: appended a byte at a time
 function decide(req: Request): Decision {
   const ns = req.context('n');
   const n = ns == null ? 0 : I32.parseInt(ns);
@@ -27,6 +30,9 @@ function decide(req: Request): Decision {
   t.add(' ').add(req.actor).add(' ').num(req.effect(0)).add(' ').num(-2.5).add(' ').num(1234.5678);
   t.add(' role ');
   for (let i = 0; i < ROLES.length; i++) t.add(req.fieldIs(2, ROLES[i]) ? '1' : '0');
+  t.add(' is ');
+  for (let i = 0; i < ROLE_NAMES.length; i++) t.add(req.is(2, ROLE_NAMES[i]) ? '1' : '0');
+  t.add(' at ').num(<f64>req.indexOf(2, ROLE_NAMES)).append(SHORT).append(PREFIX).append(NINE);
   return decision(Verdict.Escalate, t, RULE);
 }
 export function evaluate(ptr: usize): usize {
@@ -56,7 +62,9 @@ function expected(n: number, actor: string, risk: number, role = 'operator'): st
   // fieldIs is for ASCII names: a name with a character over 0x7f matches no UTF-8 request field.
   const ascii = (r: string) => [...r].every((c) => c.charCodeAt(0) < 0x80);
   const bits = ROLES.map((r) => (r === role && ascii(r) ? '1' : '0')).join('');
-  return `${s} ${actor} ${num(risk)} -2.5 1234.568 role ${bits}`;
+  // is() and indexOf() compare UTF-8 with UTF-8: any name matches exactly its own bytes.
+  const same = ROLES.map((r) => (r === role ? '1' : '0')).join('');
+  return `${s} ${actor} ${num(risk)} -2.5 1234.568 role ${bits} is ${same} at ${num(ROLES.indexOf(role))}.prefix \u00a7 123456789`;
 }
 
 const base: GateRequest = {
@@ -111,6 +119,13 @@ describe('SDK Text', () => {
     { n: 100, actor: 'ops \u00a7 team', risk: 0.0004, role: 'opérator' },
     { n: 3, actor: 'agent-7', risk: 0.9995, role: 'operatoR' },
     { n: 2, actor: 'agent-7', risk: 0.5, role: 'operato' },
+    // Numbers around the one-digit fast path's edges and signs.
+    { n: 0, actor: 'x', risk: 9.9994, role: 'op\u0165rator' },
+    { n: 0, actor: 'x', risk: 9.9995, role: 'opérator' },
+    { n: 0, actor: 'x', risk: -0.0004, role: 'op' },
+    { n: 0, actor: 'x', risk: 0.05, role: 'operators-and-more' },
+    { n: 0, actor: 'x', risk: -0.105, role: 'operator' },
+    { n: 0, actor: 'x', risk: 10, role: 'operator' },
   ];
   const req = (c: (typeof cases)[number]): GateRequest => ({
     ...base,

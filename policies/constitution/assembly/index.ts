@@ -2,7 +2,7 @@
 // gates.json, compiled into table.ts). Order of rules: unknown gate, posture, mode -> effect defaults
 // and range -> SCOUT on mutating gates -> per-dimension thresholds, then the L2 norm -> DEFENSE on
 // outbound/destructive/elevating gates -> OFFENSE permits with a warning.
-import { cabi_realloc, Decision, decision, deny, handle, Request, Text, text, Verdict } from '../../sdk/index';
+import { cabi_realloc, Decision, decision, deny, handle, Name, name, Request, Text, text, Verdict } from '../../sdk/index';
 import {
   DEFAULTS,
   DIMENSION_NAMES,
@@ -54,24 +54,36 @@ const SCOUT_RULE = text('posture.scout.mutating');
 const OUTBOUND_RULE = text('posture.defense.outbound');
 const DESTRUCTIVE_RULE = text('posture.defense.destructive');
 const ELEVATING_RULE = text('posture.defense.elevating');
+// Pieces of the numbered reasons, as texts (appended eight bytes a store).
+const DIMENSION_THEN: Text[] = DIMENSION_NAMES.map<Text>((d) => text(d + ' '));
+const OVER_ITS = text(' over its threshold ');
+const L2_SCORE = text('L2 score ');
+const OFFENSE_LOGGED = text(' (OFFENSE posture: permitted, logged)');
 
-function indexOf(req: Request, field: i32, names: string[]): i32 {
-  for (let i = 0; i < names.length; i++) if (req.fieldIs(field, unchecked(names[i]))) return i;
-  return -1;
+// Names compared with request fields, as UTF-8 (eight bytes a step).
+function names(xs: string[]): Name[] {
+  return xs.map<Name>((x) => name(x));
 }
+const GATES = names(GATE_NAMES);
+const MODES = names(MODE_NAMES);
+const ENVIRONMENTS = names(ENV_NAMES);
+const SCOUT = name('scout');
+const DEFENSE = name('defense');
+const OFFENSE = name('offense');
+const HIGH_SECURITY = name('high-security');
 
 function decide(req: Request): Decision {
-  const g = indexOf(req, 0, GATE_NAMES);
+  const g = req.indexOf(0, GATES);
   if (g < 0) return deny('unknown gate ' + req.gate + ': the constitution serves only its 21 gates', 'gate.unknown');
   // Postures compared as bytes: decoding the string on every call costs more than the decision.
-  const scout = req.fieldIs(4, 'scout');
-  const defense = req.fieldIs(4, 'defense');
-  const offense = req.fieldIs(4, 'offense');
+  const scout = req.is(4, SCOUT);
+  const defense = req.is(4, DEFENSE);
+  const offense = req.is(4, OFFENSE);
   if (!scout && !defense && !offense)
     return deny('unknown posture ' + req.posture + ' (scout, defense or offense)', 'posture.unknown');
-  const m = indexOf(req, 3, MODE_NAMES);
+  const m = req.indexOf(3, MODES);
   if (m < 0) return deny('unknown mode ' + req.mode, 'mode.unknown');
-  const e = indexOf(req, 5, ENV_NAMES);
+  const e = req.indexOf(5, ENVIRONMENTS);
   const mul = (e < 0 ? UNKNOWN_ENV_MUL : unchecked(ENV_MUL[e])) * unchecked(MODE_MUL[m]);
   // One pass, no array: every dimension is range-checked (effect.invalid comes before SCOUT and the
   // thresholds), and the first over its threshold and the squares for the L2 score are kept.
@@ -102,21 +114,20 @@ function decide(req: Request): Decision {
     rule = unchecked(THRESHOLD_RULE[over]);
     why = new Text()
       .append(unchecked(GATE_PREFIX[g]))
-      .add(unchecked(DIMENSION_NAMES[over]))
-      .add(' ')
+      .append(unchecked(DIMENSION_THEN[over]))
       .num(value)
-      .add(' over its threshold ')
+      .append(OVER_ITS)
       .num(limit);
   } else {
     const l2 = Math.sqrt(sq);
     const t = unchecked(L2[g]) * mul;
     if (l2 > t)
-      why = new Text().append(unchecked(GATE_PREFIX[g])).add('L2 score ').num(l2).add(' over its threshold ').num(t);
+      why = new Text().append(unchecked(GATE_PREFIX[g])).append(L2_SCORE).num(l2).append(OVER_ITS).num(t);
   }
   if (why !== null) {
-    if (req.fieldIs(3, 'high-security') || unchecked(OVER_DENY[g]) == 1) return decision(Verdict.Deny, why, rule);
+    if (req.is(3, HIGH_SECURITY) || unchecked(OVER_DENY[g]) == 1) return decision(Verdict.Deny, why, rule);
     if (offense)
-      return decision(Verdict.PermitWithWarning, why.add(' (OFFENSE posture: permitted, logged)'), OVERRIDE_RULE);
+      return decision(Verdict.PermitWithWarning, why.append(OFFENSE_LOGGED), OVERRIDE_RULE);
     return decision(Verdict.Escalate, why, rule);
   }
   if (defense) {

@@ -27,8 +27,16 @@ export default function run(b: EncodedBatch): EncodedResults {
     const rt = runtimes[pi] as PolicyRuntime;
     const off = ints[o + 7] as number;
     const nctx = ints[o + 8] as number;
-    let same = pi === prevPi && nctx === ints[prevO + 8];
-    for (let i = 1; same && i < 7; i++) same = ints[o + i] === ints[prevO + i];
+    // Written out: a loop over the six was the worker's own largest cost after the policy's.
+    let same =
+      pi === prevPi &&
+      nctx === ints[prevO + 8] &&
+      ints[o + 1] === ints[prevO + 1] &&
+      ints[o + 2] === ints[prevO + 2] &&
+      ints[o + 3] === ints[prevO + 3] &&
+      ints[o + 4] === ints[prevO + 4] &&
+      ints[o + 5] === ints[prevO + 5] &&
+      ints[o + 6] === ints[prevO + 6];
     if (same) {
       const prevOff = ints[prevO + 7] as number;
       for (let i = 0; same && i < 2 * nctx; i++) same = ctx[off + i] === ctx[prevOff + i];

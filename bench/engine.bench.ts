@@ -210,18 +210,23 @@ export async function run(): Promise<BenchResult[]> {
   for (let i = 0; i < 5; i++) await engine.evaluateBatch(batch);
   const firstRate = 50_000 / ((now() - w0) / 1e9);
   for (let i = 5; i < WARM_BATCHES; i++) await engine.evaluateBatch(batch);
-  const rates: number[] = [];
-  for (let r = 0; r < 7; r++) {
-    const t = now();
-    for (let i = 0; i < 5; i++) await engine.evaluateBatch(batch);
-    rates.push(50_000 / ((now() - t) / 1e9));
-  }
+  /** Median rate of seven rounds of five batches. */
+  const poolRate = async (reqs: GateRequest[]) => {
+    const rates: number[] = [];
+    for (let r = 0; r < 7; r++) {
+      const t = now();
+      for (let i = 0; i < 5; i++) await engine.evaluateBatch(reqs);
+      rates.push((5 * reqs.length) / ((now() - t) / 1e9));
+    }
+    return median(rates);
+  };
+  const rate = await poolRate(batch);
   out.push({
     name: 'pool batch throughput (2 workers, batches of 10,000)',
-    value: median(rates),
+    value: rate,
     unit: 'decisions/s',
     target: '>= 2,000,000',
-    pass: median(rates) >= 2_000_000,
+    pass: rate >= 2_000_000,
     notes: `${subject}; after ${WARM_BATCHES} warm-up batches (the first 5 ran at ${Math.round(firstRate).toLocaleString('en-US')}/s)`,
   });
 
@@ -234,15 +239,9 @@ export async function run(): Promise<BenchResult[]> {
     effect: { risk: (i % 1000) / 1000 },
   }));
   for (let i = 0; i < WARM_BATCHES; i++) await engine.evaluateBatch(distinct);
-  const drates: number[] = [];
-  for (let r = 0; r < 7; r++) {
-    const t = now();
-    for (let i = 0; i < 5; i++) await engine.evaluateBatch(distinct);
-    drates.push(50_000 / ((now() - t) / 1e9));
-  }
   out.push({
     name: 'pool batch throughput, every request distinct (10,000 actors, 1,000 reasons a batch)',
-    value: median(drates),
+    value: await poolRate(distinct),
     unit: 'decisions/s',
     notes: `${subject}; same pool and warm-up as above`,
   });

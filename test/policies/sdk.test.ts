@@ -57,6 +57,7 @@ function num(v: number): string {
 }
 
 function expected(n: number, actor: string, risk: number, role = 'operator'): string {
+  actor = new TextDecoder().decode(new TextEncoder().encode(actor)); // what the policy reads back
   let s = 'prefix \u00a7 ';
   for (let i = 0; i < n; i++) s += `ab${num(i * 0.125)}`;
   // fieldIs is for ASCII names: a name with a character over 0x7f matches no UTF-8 request field.
@@ -126,6 +127,8 @@ describe('SDK Text', () => {
     { n: 0, actor: 'x', risk: 0.05, role: 'operators-and-more' },
     { n: 0, actor: 'x', risk: -0.105, role: 'operator' },
     { n: 0, actor: 'x', risk: 10, role: 'operator' },
+    // A lone surrogate (UTF-8 has no encoding for it: U+FFFD, as TextEncoder writes) beside a pair.
+    { n: 0, actor: 'x\ud800y\u{1f600}', risk: 0.5, role: 'operator' },
   ];
   const req = (c: (typeof cases)[number]): GateRequest => ({
     ...base,

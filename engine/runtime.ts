@@ -141,7 +141,7 @@ export class PolicyRuntime {
   // runs before the host writes anything, finds the block it hands out as the snapshot left it, and
   // the guest then sees exactly the bytes a full write leaves (same allocation, record and strings).
   /** Strings (sync path) or encoded strings (worker path) of the template; [] = none. */
-  private tplKeys: unknown[] = [];
+  private readonly tplKeys: unknown[] = [];
   /** Where the last request was written (-1 = nowhere since the last instantiation) and its length. */
   private tplBase = -1;
   private tplTotal = 0;
@@ -149,6 +149,8 @@ export class PolicyRuntime {
   private img = new Uint8Array(512);
   private imgDv = new DataView(this.img.buffer);
   private tplView = this.img.subarray(0, 0);
+  /** The `img` tplView was cut from (a grown img is a new buffer). */
+  private tplImg = this.img;
 
   evaluate(req: GateRequest): RawDecision {
     // Named reads and reused arrays: keyed reads over the member names went megamorphic, and
@@ -212,7 +214,7 @@ export class PolicyRuntime {
 
   /** Forget the template (a new memory, or a call that did not end cleanly). */
   private dropTemplate(): void {
-    this.tplKeys = [];
+    this.tplKeys.length = 0;
     this.tplBase = -1;
   }
 
@@ -278,12 +280,19 @@ export class PolicyRuntime {
           idv.setUint32(96 + i * 8 + 4, b.length, true);
           sp += b.length;
         }
-        if (this.tplView.length !== total || this.tplView.buffer !== img.buffer)
+        if (this.tplView.length !== total || this.tplImg !== img) {
           this.tplView = img.subarray(0, total);
+          this.tplImg = img;
+        }
         // restore() returns exactly this range to the snapshot after the call, template or not.
         this.tplBase = base;
         this.tplTotal = total;
-        if (this.spec.tracked) this.tplKeys = keys.slice();
+        if (this.spec.tracked) {
+          // Copied into the template's own array (the caller reuses `keys`), no new array a request.
+          const t = this.tplKeys;
+          t.length = keys.length;
+          for (let i = 0; i < keys.length; i++) t[i] = keys[i];
+        }
       }
       this.u8.set(this.tplView, base);
       for (let i = 0; i < 5; i++) dv.setFloat64(base + 48 + i * 8, eff[effOff + i] as number, true);

@@ -1,40 +1,11 @@
 // Pool worker: instantiates every policy once from the compiled modules posted by the engine and
 // answers encoded batches (engine/batch.ts).
 import { workerData } from 'node:worker_threads';
-import { type EncodedBatch, type EncodedResults, INTS, ResultsWriter } from './batch.js';
+import { type EncodedBatch, type EncodedResults, INTS, ResultsWriter, utf8All } from './batch.js';
 import { PolicyRuntime, type PolicySpec } from './runtime.js';
 
 const specs = (workerData as { policies: PolicySpec[] }).policies;
 const runtimes = specs.map((s) => new PolicyRuntime(s));
-const enc = new TextEncoder();
-
-/**
- * Each string's UTF-8 bytes, as views into one buffer: ASCII written char by char, anything else by
- * TextEncoder.encodeInto (a lone surrogate becomes U+FFFD, as with encode). One TextEncoder.encode a
- * string allocated a buffer each, ~270 ns a string here, which a batch of distinct actors paid on
- * every request.
- */
-function utf8All(strings: readonly string[]): Uint8Array[] {
-  let size = 0;
-  for (const s of strings) size += s.length;
-  // Three bytes a UTF-16 unit at most (a surrogate pair, two units, makes four).
-  const buf = new Uint8Array(3 * size);
-  const out = new Array<Uint8Array>(strings.length);
-  let at = 0;
-  for (let k = 0; k < strings.length; k++) {
-    const s = strings[k] as string;
-    const start = at;
-    let i = 0;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[at++] = c;
-    }
-    if (i < s.length) at = start + enc.encodeInto(s, buf.subarray(start)).written;
-    out[k] = buf.subarray(start, at);
-  }
-  return out;
-}
 
 export default function run(b: EncodedBatch): EncodedResults {
   const n = b.ints.length / INTS;

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { encodeBatch, INTS, ResultsWriter, resultString } from '../../engine/batch.js';
+import { encodeBatch, INTS, ResultsWriter, resultString, utf8All } from '../../engine/batch.js';
 import { Engine, type GateRequest, loadPolicy } from '../../engine/index.js';
 import { REPO } from '../helpers/run.js';
 import { baseRequest, policyWat, writePackage } from './fixtures.js';
@@ -218,4 +218,26 @@ test('results: a string the text already holds is given by its place; everything
   const m = many.finish();
   for (let k = 0; k < 200; k++) expect(resultString(m, k, 0)).toBe(texts[k % 100]);
   expect(m.text.length).toBeLessThan(1.2 * 100 * 48);
+});
+
+test("a chunk's strings encode as TextEncoder.encode would, ASCII or not, in any order", () => {
+  const enc = new TextEncoder();
+  const kinds = [
+    'agent-7',
+    '',
+    '\u00e9t\u00e9', // two bytes a unit
+    '\u20ac\u20ac\u20ac', // three bytes a unit: the most a buffer sized for ASCII must grow by
+    'x\u{1f600}y', // a surrogate pair: four bytes for two units
+    'a\ud800b\udc00', // lone surrogates: U+FFFD each
+    'ascii after '.repeat(20),
+  ];
+  // Every order of kinds that matters: non-ASCII first, last, in runs, between long ASCII strings.
+  const strings: string[] = [];
+  for (let i = 0; i < 400; i++) strings.push(kinds[(i * 7 + (i >> 3)) % kinds.length] as string);
+  strings.push('\u20ac'.repeat(50), 'tail');
+  const got = utf8All(strings);
+  expect(got.length).toBe(strings.length);
+  for (let i = 0; i < strings.length; i++)
+    expect([...(got[i] as Uint8Array)]).toEqual([...enc.encode(strings[i])]);
+  expect(utf8All([])).toEqual([]);
 });

@@ -61,7 +61,7 @@ export class PolicyRuntime {
   private buf!: Buffer;
   private readonly strCache = new Map<string, Uint8Array>();
   /** The last string read at each place, when ASCII (compared char by char before reuse). */
-  private readonly outCache = new Map<number, string>();
+  private readonly outCache = new Map<number, OutString>();
   /** Output strings read from memory the guest did not write (post-start bytes): keyed by place. */
   private readonly constCache = new Map<number, string>();
   /** Stores below this address are tracked as the low range (static data and the start's heap). */
@@ -170,13 +170,13 @@ export class PolicyRuntime {
         keys[n++] = k;
         keys[n++] = str(ctx[k]);
       }
-    keys.length = n;
+    if (keys.length !== n) keys.length = n;
     const f = this.scratch;
     putEffect(req.effect, f, 0);
     if (this.isTemplate(keys)) return this.exec(null, keys, (n - 6) / 2, f, 0, null, 0) as RawDecision;
     const sb = this.sb;
     for (let i = 0; i < n; i++) sb[i] = this.bytesOf(keys[i] as string);
-    sb.length = n;
+    if (sb.length !== n) sb.length = n;
     return this.exec(sb, keys, (n - 6) / 2, f, 0, null, 0) as RawDecision;
   }
 
@@ -418,13 +418,27 @@ export class PolicyRuntime {
     const c = this.outCache.get(key);
     if (c !== undefined) {
       let same = true;
-      for (let i = 0; i < len; i++) {
-        if (c.charCodeAt(i) !== u8[ptr + i]) {
-          same = false;
-          break;
-        }
+      const w = c.words;
+      if (w !== null) {
+        // Its bytes as words (an aligned place): a quarter of the comparisons.
+        const u32 = this.u32;
+        const at = ptr >>> 2;
+        const last = w.length - 1;
+        for (let i = 0; i < last; i++)
+          if (u32[at + i] !== w[i]) {
+            same = false;
+            break;
+          }
+        if (same && last >= 0) same = ((u32[at + last] as number) & c.mask) >>> 0 === w[last];
+      } else {
+        const t = c.s;
+        for (let i = 0; i < len; i++)
+          if (t.charCodeAt(i) !== u8[ptr + i]) {
+            same = false;
+            break;
+          }
       }
-      if (same) return c;
+      if (same) return c.s;
     }
     // Buffer's UTF-8 decoding replaces what is not UTF-8 with U+FFFD: only then ask the strict decoder
     // (a policy may return U+FFFD itself, validly encoded).
@@ -442,7 +456,7 @@ export class PolicyRuntime {
     } else if (s.length === len) {
       // All ASCII (one UTF-16 unit per byte): comparable byte for char next time.
       if (this.outCache.size > 1024) this.outCache.clear();
-      this.outCache.set(key, s);
+      this.outCache.set(key, outString(s, ptr, this.u32));
     }
     return s;
   }
@@ -506,6 +520,24 @@ export class PolicyRuntime {
     this.restoreGuest(high);
     if (hostLo >= 0 && hostLo < hostHi) this.restoreRange(hostLo, hostHi);
   }
+}
+
+/** An ASCII output string kept for comparison with the bytes at its place on the next call. */
+interface OutString {
+  s: string;
+  /** Its bytes as words when its place is 4-aligned (the last one masked to the string), else null. */
+  words: Uint32Array | null;
+  mask: number;
+}
+
+function outString(s: string, ptr: number, u32: Uint32Array): OutString {
+  const len = s.length;
+  const mask = (len & 3) === 0 ? -1 : (1 << (8 * (len & 3))) - 1;
+  if ((ptr & 3) !== 0) return { s, words: null, mask };
+  const words = new Uint32Array((len + 3) >>> 2);
+  for (let i = 0; i < words.length; i++) words[i] = u32[(ptr >>> 2) + i] as number;
+  if (words.length > 0) words[words.length - 1] = ((words[words.length - 1] as number) & mask) >>> 0;
+  return { s, words, mask };
 }
 
 function str(v: unknown): string {

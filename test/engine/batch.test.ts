@@ -31,14 +31,24 @@ const WRITER = policyWat(`(local $r f64)
           (i32.store8 (i32.const 1015) (i32.const 0x63))
           (call $out (i32.const 0) (i32.const 1013) (i32.const 3) (i32.const 16) (i32.const 6))))))`);
 
+/** "abcd" then "hi" (risk over 0.5) or "lo", at an aligned place: strings alike but for the last word. */
+const TAIL = policyWat(`(local $r f64)
+    (local.set $r (f64.load offset=48 (local.get $req)))
+    (i32.store (i32.const 1024) (i32.const 0x64636261))
+    (i32.store16 (i32.const 1028)
+      (select (i32.const 0x6968) (i32.const 0x6f6c) (f64.gt (local.get $r) (f64.const 0.5))))
+    (call $out (i32.const 0) (i32.const 1024) (i32.const 6) (i32.const 16) (i32.const 6))`);
+
 let engine: Engine;
 beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'gavel-batch-'));
   const writer = await writePackage(join(root, 'writer'), WRITER, { name: 'writer', gates: ['x.writer'] });
+  const tail = await writePackage(join(root, 'tail'), TAIL, { name: 'tail', gates: ['x.tail'] });
   engine = await Engine.create({
     policies: [
       await loadPolicy(join(REPO, 'policies', 'build', 'constitution'), { allowUnsigned: true }),
       await loadPolicy(writer, { allowUnsigned: true }),
+      await loadPolicy(tail, { allowUnsigned: true }),
     ],
     threads: 2,
   });
@@ -240,4 +250,12 @@ test("a chunk's strings encode as TextEncoder.encode would, ASCII or not, in any
   for (let i = 0; i < strings.length; i++)
     expect([...(got[i] as Uint8Array)]).toEqual([...enc.encode(strings[i])]);
   expect(utf8All([])).toEqual([]);
+});
+
+test('a reason at the same place and length as the last one, different only in its last word, is read again', async () => {
+  const risks = [0.9, 0.1, 0.9, 0.1, 0.1, 0.9];
+  const reqs = risks.map((risk) => ({ ...baseRequest, gate: 'x.tail', effect: { risk } }));
+  const want = risks.map((r) => (r > 0.5 ? 'abcdhi' : 'abcdlo'));
+  expect(reqs.map((r) => engine.evaluateSync(r).reason)).toEqual(want);
+  expect((await engine.evaluateBatch(reqs)).map((d) => d.reason)).toEqual(want);
 });

@@ -150,7 +150,7 @@ export async function run(): Promise<BenchResult[]> {
   });
 
   // Single in-process evaluation vs plain JS and Cedar.
-  const ours = perCall(() => engine.evaluateSync(req), 2000, 101, 300_000);
+  const ours = perCall(() => engine.evaluateSync(req), 2000, 101, 1_000_000);
   const plain = (r: GateRequest) =>
     (r.effect.risk ?? 0.3) > 0.5
       ? { verdict: 'deny', reason: 'high-risk' }
@@ -180,7 +180,7 @@ export async function run(): Promise<BenchResult[]> {
     target: '<= 1000',
     pass: ours <= 1000,
     peers: { 'plain JS': js, 'cedar-wasm statefulIsAuthorized': ced },
-    notes: `${subject}; median of 101 samples of 2000-call means after 300,000 warm-up calls; Cedar threshold on integer risk*100`,
+    notes: `${subject}; median of 101 samples of 2000-call means after 1,000,000 warm-up calls; Cedar threshold on integer risk*100`,
   });
 
   if (useConst) {
@@ -189,7 +189,7 @@ export async function run(): Promise<BenchResult[]> {
       policies: [await loadPolicy(watDir, { allowUnsigned: true })],
       threads: 0,
     });
-    const floor = perCall(() => small.evaluateSync(req), 2000, 101, 300_000);
+    const floor = perCall(() => small.evaluateSync(req), 2000, 101, 1_000_000);
     await small.close();
     out.push({
       name: 'single in-process evaluation p50, minimal WAT threshold policy (engine floor)',

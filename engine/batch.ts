@@ -63,6 +63,29 @@ class StringTable {
   }
 }
 
+/** The bytes of a string's last word that are its own (little-endian): -1 when `len` fills it. */
+export function lastWordMask(len: number): number {
+  return (len & 3) === 0 ? -1 : (1 << (8 * (len & 3))) - 1;
+}
+
+/**
+ * Whether `words` words of `a` from `ai` equal those of `b` from `bi`, the last of `a` masked by
+ * `mask` (the last of `b` is kept masked). From the end: reasons differ in their numbers, late.
+ */
+export function sameWords(
+  a: Uint32Array,
+  ai: number,
+  b: Uint32Array,
+  bi: number,
+  words: number,
+  mask: number,
+): boolean {
+  if (words === 0) return true;
+  if (((a[ai + words - 1] as number) & mask) >>> 0 !== b[bi + words - 1]) return false;
+  for (let i = words - 2; i >= 0; i--) if (a[ai + i] !== b[bi + i]) return false;
+  return true;
+}
+
 /** Slots of a ResultsWriter's cache of texts already written (a power of two). */
 const TEXT_SLOTS = 1024;
 
@@ -126,22 +149,15 @@ export class ResultsWriter {
     const words = (len + 3) >>> 2;
     // The last word reaches past the string by up to 3 bytes (still inside the memory, whose length
     // is a multiple of 4): masked off, as the text's padding is zeros.
-    const mask = (len & 3) === 0 ? -1 : (1 << (8 * (len & 3))) - 1;
+    const mask = lastWordMask(len);
     if ((at & 3) === 0) {
-      // Looked up by a hash of its words, compared word for word.
+      // Looked up by a hash of its words, compared word for word, before anything is copied.
       const src = at >>> 2;
       const slot = slotOf(mem32, src, words, len, mask);
-      const seen = (this.slotStart[slot] as number) - 1;
-      if (seen >= 0 && this.slotLen[slot] === len) {
-        const t32 = this.text32;
-        const from = seen >>> 2;
-        let same = words === 0 || ((mem32[src + words - 1] as number) & mask) === t32[from + words - 1];
-        for (let i = words - 2; same && i >= 0; i--) same = mem32[src + i] === t32[from + i];
-        if (same) {
-          this.refs[2 * r + part] = -1 - seen;
-          this.ends[2 * r + part] = seen + len;
-          return true;
-        }
+      const seen = this.find(slot, mem32, src, words, len, mask);
+      if (seen >= 0) {
+        this.refer(r, part, seen, len);
+        return true;
       }
       const start = this.reserve(words);
       const t32 = this.text32;
@@ -175,19 +191,24 @@ export class ResultsWriter {
     }
     if (any > 0x7f) return false;
     const slot = slotOf(t32, dst, words, len, -1);
-    const seen = (this.slotStart[slot] as number) - 1;
-    if (seen >= 0 && this.slotLen[slot] === len) {
-      const from = seen >>> 2;
-      let same = true;
-      for (let i = words - 1; same && i >= 0; i--) same = t32[from + i] === t32[dst + i];
-      if (same) {
-        this.refs[2 * r + part] = -1 - seen;
-        this.ends[2 * r + part] = seen + len;
-        return true;
-      }
-    }
-    this.keep(r, part, start, len, slot);
+    const seen = this.find(slot, t32, dst, words, len, -1);
+    if (seen >= 0) this.refer(r, part, seen, len);
+    else this.keep(r, part, start, len, slot);
     return true;
+  }
+
+  /** Where the text holds the `len` bytes in `w` from word `at` (see sameWords), by `slot`; or -1. */
+  private find(slot: number, w: Uint32Array, at: number, words: number, len: number, mask: number): number {
+    const seen = (this.slotStart[slot] as number) - 1;
+    return seen >= 0 && this.slotLen[slot] === len && sameWords(w, at, this.text32, seen >>> 2, words, mask)
+      ? seen
+      : -1;
+  }
+
+  /** Decision `r`'s reason or rule is the text's `len` bytes from `start`. */
+  private refer(r: number, part: number, start: number, len: number): void {
+    this.refs[2 * r + part] = -1 - start;
+    this.ends[2 * r + part] = start + len;
   }
 
   /** Where the next string goes (4-aligned), with room for `words` words there. */
@@ -202,8 +223,7 @@ export class ResultsWriter {
     this.len = start + len;
     this.slotStart[slot] = start + 1;
     this.slotLen[slot] = len;
-    this.refs[2 * r + part] = -1 - start;
-    this.ends[2 * r + part] = start + len;
+    this.refer(r, part, start, len);
   }
 
   private grow(need: number): void {

@@ -2,7 +2,7 @@
 // contract and core ABI"), calls the exports directly, lifts the decision, and restores the instance
 // to its post-start state afterwards so nothing survives between evaluations.
 // Pure of I/O: used in-process (evaluateSync) and inside each pool worker.
-import { putEffect, type ResultsWriter } from './batch.js';
+import { lastWordMask, putEffect, type ResultsWriter, sameWords } from './batch.js';
 import { type EngineReason, type GateRequest, VERDICTS, type Verdict } from './types.js';
 
 /** What a worker or the in-process engine needs to instantiate a policy. */
@@ -421,15 +421,7 @@ export class PolicyRuntime {
       const w = c.words;
       if (w !== null) {
         // Its bytes as words (an aligned place): a quarter of the comparisons.
-        const u32 = this.u32;
-        const at = ptr >>> 2;
-        const last = w.length - 1;
-        for (let i = 0; i < last; i++)
-          if (u32[at + i] !== w[i]) {
-            same = false;
-            break;
-          }
-        if (same && last >= 0) same = ((u32[at + last] as number) & c.mask) >>> 0 === w[last];
+        same = sameWords(this.u32, ptr >>> 2, w, 0, w.length, lastWordMask(len));
       } else {
         const t = c.s;
         for (let i = 0; i < len; i++)
@@ -527,17 +519,14 @@ interface OutString {
   s: string;
   /** Its bytes as words when its place is 4-aligned (the last one masked to the string), else null. */
   words: Uint32Array | null;
-  mask: number;
 }
 
 function outString(s: string, ptr: number, u32: Uint32Array): OutString {
-  const len = s.length;
-  const mask = (len & 3) === 0 ? -1 : (1 << (8 * (len & 3))) - 1;
-  if ((ptr & 3) !== 0) return { s, words: null, mask };
-  const words = new Uint32Array((len + 3) >>> 2);
-  for (let i = 0; i < words.length; i++) words[i] = u32[(ptr >>> 2) + i] as number;
-  if (words.length > 0) words[words.length - 1] = ((words[words.length - 1] as number) & mask) >>> 0;
-  return { s, words, mask };
+  if ((ptr & 3) !== 0) return { s, words: null };
+  const words = u32.slice(ptr >>> 2, (ptr >>> 2) + ((s.length + 3) >>> 2));
+  if (words.length > 0)
+    words[words.length - 1] = (words[words.length - 1] as number) & lastWordMask(s.length);
+  return { s, words };
 }
 
 function str(v: unknown): string {
